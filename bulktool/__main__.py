@@ -1,0 +1,3 @@
+from bulktool.cli import main
+
+main()

@@ -1,0 +1,16 @@
+"""The bulktool command line (typer): one module per command group, no business rules here."""
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="bulktool",
+    help="住民基本台帳ネットワーク 一括提供方式（媒体連携）の一括照会ツール",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    app()

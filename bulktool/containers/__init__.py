@@ -1,0 +1,1 @@
+"""Encrypted containers: AES-256 ZIP (aeszip) and the sealed envelope (envelope)."""

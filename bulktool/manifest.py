@@ -1,0 +1,120 @@
+"""manifest.json of a 照会結果 container (SPEC §5; docs/formats.md names every key).
+
+The signature (Ed25519, base64) covers the manifest without its "signature" field, serialised
+as JSON with sorted keys, no spaces and UTF-8 (ensure_ascii=False).
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+from collections import Counter
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from bulktool.messages import BulkError
+from bulktool.model import Status
+
+FORMAT = "bulktool-result-manifest/1"
+RESULT_CSV = "照会結果.csv"
+MANIFEST_JSON = "manifest.json"
+STATUS_CODES = tuple(s.value for s in Status)
+
+
+def canonical(manifest: dict) -> bytes:
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def build(
+    *,
+    entry: int,
+    request_name: str,
+    request_sha256: str,
+    result_sha256: str,
+    counts: dict[str, int],
+    rows: int,
+    terminal_id: str,
+    operator_id: str,
+    created_at: str,
+    encoding: str,
+    department: str,
+    purpose: str,
+    as_of: str,
+    gaiji_substitutions: int = 0,
+) -> dict:
+    return {
+        "format": FORMAT,
+        "ledger_entry": entry,
+        "request_file": request_name,
+        "request_sha256": request_sha256,
+        "result_file": RESULT_CSV,
+        "result_sha256": result_sha256,
+        "result_encoding": encoding,
+        "rows": rows,
+        "counts": {code: int(counts.get(code, 0)) for code in STATUS_CODES},
+        "gaiji_substitutions": gaiji_substitutions,
+        "department": department,
+        "purpose": purpose,
+        "as_of": as_of,
+        "terminal_id": terminal_id,
+        "operator_id": operator_id,
+        "created_at": created_at,
+    }
+
+
+def sign(manifest: dict, key: Ed25519PrivateKey) -> bytes:
+    """The signed manifest.json bytes."""
+    signed = dict(manifest)
+    signed["signature"] = base64.b64encode(key.sign(canonical(manifest))).decode("ascii")
+    return json.dumps(signed, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
+def _fail(reason: str) -> BulkError:
+    return BulkError("E-RES-001", reason=reason)
+
+
+def count_statuses(csv_bytes: bytes, encoding: str) -> tuple[int, dict[str, int]]:
+    """Rows and counts per 処理結果コード of a 照会結果.csv."""
+    text = csv_bytes.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else "cp932")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header or "処理結果コード" not in header:
+        raise _fail("照会結果.csv に見出し「処理結果コード」がありません")
+    idx = header.index("処理結果コード")
+    counts: Counter[str] = Counter()
+    rows = 0
+    for row in reader:
+        rows += 1
+        counts[row[idx] if idx < len(row) else ""] += 1
+    return rows, dict(counts)
+
+
+def verify(manifest_bytes: bytes, csv_bytes: bytes, terminal_key: Ed25519PublicKey | None) -> dict:
+    """Check a result's manifest against its CSV (hash, rows, counts) and, when the terminal's
+    public key is given, its signature. Returns the manifest; raises BulkError(E-RES-001)."""
+    try:
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _fail("manifest.json を読めません") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _fail("manifest.json の形式が違います")
+    if hashlib.sha256(csv_bytes).hexdigest() != manifest.get("result_sha256"):
+        raise _fail("照会結果.csv の SHA-256 が manifest と一致しません")
+    rows, counts = count_statuses(csv_bytes, str(manifest.get("result_encoding", "utf-8")))
+    if rows != manifest.get("rows"):
+        raise _fail(f"行数が manifest と一致しません（{rows} 行）")
+    expected = manifest.get("counts") or {}
+    for code in set(counts) | set(expected):
+        if int(counts.get(code, 0)) != int(expected.get(code, 0)):
+            raise _fail(f"処理結果コード {code} の件数が manifest と一致しません")
+    if terminal_key is not None:
+        try:
+            signature = base64.b64decode(manifest.get("signature", ""), validate=True)
+            terminal_key.verify(signature, canonical(manifest))
+        except (InvalidSignature, ValueError, TypeError):
+            raise _fail("manifest の署名が端末の公開鍵で検証できません") from None
+    return manifest

@@ -1,0 +1,149 @@
+"""Every user-facing message, in Japanese, with its stable code.
+
+A code never changes meaning once released; auditors and the operation log refer to it.
+Messages carry counts, row numbers, field names and codes only, never personal data
+(names, numbers, addresses): `params` must not be filled from a resident's data.
+
+Exit codes (SPEC §9): 0 success, 1 refused or invalid input, 2 usage error,
+3 integrity failure, 4 media or I/O failure that a retry may cure.
+"""
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_INTEGRITY = 3
+EXIT_IO = 4
+
+# code -> (exit code, Japanese message template)
+MESSAGES: dict[str, tuple[int, str]] = {
+    # --- workspace (E-WS) ---
+    "E-WS-001": (1, "作業領域 {home} は既に初期化されています。何も変更していません。"),
+    "E-WS-002": (2, "作業領域が初期化されていません（{home}）。先に bulktool init を実行してください。"),
+    "E-WS-003": (2, "作業領域が指定されていません。--home または環境変数 BULKTOOL_HOME を指定してください。"),
+    "E-WS-004": (3, "作業領域の設定ファイルが壊れています（{detail}）。"),
+    # --- operators and login (E-AUTH) ---
+    "E-AUTH-001": (1, "操作者ID {operator} は登録されていません。"),
+    "E-AUTH-002": (1, "パスフレーズが違います（操作者ID {operator}、連続失敗 {failures} 回）。"),
+    "E-AUTH-003": (1, "操作者ID {operator} はロックされています。管理者に operator unlock を依頼してください。"),
+    "E-AUTH-004": (1, "操作者ID {operator} は失効しています。"),
+    "E-AUTH-005": (1, "操作者ID {operator} の研修受講日（{trained_on}）が未到来です。研修受講後に操作できます。"),
+    "E-AUTH-006": (1, "操作者ID {operator} の有効期限（{valid_until}）が切れています。研修を受講し更新してください。"),
+    "E-AUTH-007": (1, "操作者ID {operator}（役割: {role}）には「{command}」を実行する権限がありません。"),
+    "E-AUTH-008": (1, "操作者ID {operator} は既に登録されています。"),
+    "E-AUTH-009": (1, "最後の有効な管理者は失効できません。"),
+    "E-AUTH-010": (2, "役割 {role} は不正です。operator, administrator, security, auditor のいずれかを指定してください。"),
+    "E-AUTH-011": (2, "パスフレーズが一致しません。"),
+    "E-AUTH-012": (2, "パスフレーズは {min} 文字以上にしてください。"),
+    "E-AUTH-013": (2, "--operator を指定してください。"),
+    "E-AUTH-014": (1, "セキュリティ責任者が解除・更新できるのは管理者のアカウントのみです。"),
+    # --- departments and purposes (E-DEP) ---
+    "E-DEP-001": (1, "照会元 {department} は登録されていません。"),
+    "E-DEP-002": (1, "照会元 {department} は事務 {purpose} を保有していません。照会は行いません。"),
+    "E-DEP-003": (1, "照会元 {department} は既に登録されています。更新は department update を使ってください。"),
+    "E-DEP-004": (2, "提供項目 {field} は法定の提供情報にありません。"),
+    "E-DEP-005": (2, "事務の指定 {value} が不正です。CODE=根拠 の形で指定してください。"),
+    "E-DEP-006": (1, "照会元 {department} には公開鍵が登録されていません。封緘形式の照会はできません。"),
+    "E-DEP-007": (1, "依頼票.json の {field}（{given}）がコマンドの指定（{expected}）と一致しません。"),
+    # --- media (E-MED) ---
+    "E-MED-001": (1, "媒体 {path} は登録されていません（媒体IDファイルがありません）。"),
+    "E-MED-002": (1, "媒体 {media_id} は照会元 {registered} に登録されています。照会元 {department} の媒体ではありません。"),
+    "E-MED-003": (1, "媒体上に平文の表（{count} 件: .csv/.xlsx）があります。暗号化されていない個人情報は受け付けられません。"),
+    "E-MED-004": (1, "媒体上に照会ファイルが見つかりません。--request で指定してください。"),
+    "E-MED-005": (1, "媒体上に照会ファイルが {count} 件あります。--request で一つを指定してください。"),
+    "E-MED-006": (1, "媒体ID {media_id} は既に登録されています。"),
+    "E-MED-007": (4, "媒体の空き容量が不足しています（必要 {needed} バイト、空き {free} バイト）。"),
+    "E-MED-008": (4, "媒体への書き込みを検証できませんでした（読み戻したハッシュが一致しません）。媒体を交換して再実行してください。"),
+    "E-MED-009": (4, "媒体 {path} にアクセスできません（{detail}）。"),
+    "E-MED-010": (1, "媒体ID {media_id} は登録されていません。"),
+    "E-MED-011": (1, "媒体ID {media_id} は廃棄済みです。"),
+    "E-MED-012": (1, "媒体ID {media_id} は貸与中ではありません。"),
+    "E-MED-013": (1, "媒体ID {media_id} は既に貸与中です。"),
+    "E-MED-014": (1, "この照会ファイルには既に出力（管理簿 {entry} 番）があります。再発行は reissue を使ってください。"),
+    "E-MED-015": (1, "管理簿 {entry} 番は出力の記録ではありません。"),
+    "E-MED-016": (1, "管理簿 {entry} 番の照会結果の保管コピーはありません（受領確認済みまたは保管期間経過）。"),
+    "E-MED-017": (1, "照会ファイル {name} が媒体上にありません。"),
+    # --- containers (E-CON) ---
+    "E-CON-001": (1, "照会ファイルの形式を判別できません（.zip または .bte を使ってください）。"),
+    "E-CON-002": (1, "ZIP の項目 {entry} が ZipCrypto で暗号化されています。ZipCrypto は安全ではありません。7-Zip で「暗号化方式: AES-256」を選ぶか、bulktool request zip で作り直してください。"),
+    "E-CON-003": (1, "ZIP の項目 {entry} が暗号化されていません。7-Zip で「暗号化方式: AES-256」を選ぶか、bulktool request zip で作り直してください。"),
+    "E-CON-004": (1, "パスワードが違うか、ファイルが改ざんまたは破損しています。"),
+    "E-CON-005": (1, "ZIP に表（.csv/.xlsx）が {count} 個あります。表はちょうど一つにしてください。"),
+    "E-CON-006": (1, "ZIP に入れ子の書庫 {entry} があります。受け付けられません。"),
+    "E-CON-007": (1, "ZIP の項目名 {entry} が不正です（絶対パス、.. またはリンク）。"),
+    "E-CON-008": (1, "ZIP の項目数が上限（{limit}）を超えています。"),
+    "E-CON-009": (1, "展開後の大きさが上限（{limit} バイト）を超えています。"),
+    "E-CON-010": (1, "圧縮率が異常です（{entry}）。圧縮爆弾の疑いがあるため受け付けられません。"),
+    "E-CON-011": (1, "ZIP ファイルが壊れているか途中で切れています。"),
+    "E-CON-012": (1, "ZIP に想定外の項目 {entry} があります（表と 依頼票.json のみ入れてください）。"),
+    "E-CON-013": (1, "封緘ファイルが壊れている、途中で切れている、または改ざんされています。"),
+    "E-CON-014": (1, "封緘ファイルの署名を検証できません（登録された照会元の鍵と一致しません）。"),
+    "E-CON-015": (1, "封緘ファイルはこの端末あてではありません。"),
+    "E-CON-016": (1, "封緘ファイルの版 {version} には対応していません。"),
+    "E-CON-017": (1, "依頼票.json を読めません（{detail}）。"),
+    # --- request table (E-REQ) ---
+    "E-REQ-001": (1, "表の文字コードを判別できません。UTF-8 または Shift_JIS（CP932）で保存してください。"),
+    "E-REQ-002": (1, "表に見出し行がありません。"),
+    "E-REQ-003": (1, "見出し「{column}」は使えない列名です。使える列: 連番, 対象, 個人番号, 住民票コード, 氏名, 氏名かな, 生年月日, 性別, 住所。"),
+    "E-REQ-004": (1, "見出し「{column}」が重複しています。"),
+    "E-REQ-005": (1, "必須の列「{column}」がありません。"),
+    "E-REQ-006": (1, "表の行数が上限（{limit} 行）を超えています。"),
+    "E-REQ-007": (1, "表にデータ行がありません。"),
+    "E-REQ-008": (1, "Excel ファイルを読めません（{detail}）。"),
+    "E-REQ-009": (1, "CSV の形式が不正です（{line} 行目: {detail}）。"),
+    # --- store (E-STO) ---
+    "E-STO-001": (1, "{file} の見出しが本人確認情報ファイルの列と一致しません（{detail}）。"),
+    "E-STO-002": (1, "{file} {line} 行目: {field} が不正です（{reason}）。"),
+    "E-STO-003": (1, "{file} に不正な行が {count} 行あります。このコマンドのファイルは一件も取り込んでいません。"),
+    "E-STO-004": (1, "{file} を UTF-8 として読めません（{line} 行目）。"),
+    "E-STO-005": (4, "{file} を読めません（{detail}）。"),
+    # --- keys (E-KEY) ---
+    "E-KEY-001": (1, "鍵ファイル {file} を読めません（{detail}）。"),
+    "E-KEY-002": (1, "鍵のパスフレーズが違うか、鍵ファイルが壊れています。"),
+    "E-KEY-003": (3, "端末の鍵を読めません（{detail}）。"),
+    "E-KEY-004": (1, "出力先 {path} には既に鍵ファイルがあります。上書きしません。"),
+    # --- ledger (E-LED) ---
+    "E-LED-001": (3, "管理簿の検証に失敗しました: {entry} 番目の記録 — {reason}"),
+    "E-LED-002": (2, "チェックポイントの形式が不正です（N:HASH の形で指定してください）。"),
+    "E-LED-003": (3, "管理簿が切り詰められています: チェックポイント {n} 件に対し {count} 件しかありません。"),
+    "E-LED-004": (3, "管理簿の {n} 番目の記録のハッシュがチェックポイントと一致しません。"),
+    "E-LED-005": (1, "管理簿 {entry} 番の記録はありません。"),
+    # --- result verification, department side (E-RES) ---
+    "E-RES-001": (3, "照会結果の検証に失敗しました: {reason}"),
+    "E-RES-002": (1, "出力先 {path} は既に存在します。上書きしません。"),
+    # --- exchange (E-EXC) ---
+    "E-EXC-001": (4, "照会処理を完了できませんでした（{reason}）。管理簿に失敗として記録しました。再実行してください。"),
+    "E-EXC-002": (1, "基準日 {value} が不正です（YYYY-MM-DD で指定してください）。"),
+    # --- usage (E-USE) ---
+    "E-USE-001": (2, "{option} の値 {value} が不正です。"),
+    "E-USE-002": (2, "ファイル {path} を読めません。"),
+    "E-USE-003": (2, "標準入力から読む指定（-）は一つのオプションにしか使えません。"),
+}
+
+
+class BulkError(Exception):
+    """A refusal or failure with a stable code and a Japanese message.
+
+    Only codes, counts, row numbers, file names and field names may go into params.
+    """
+
+    def __init__(self, code: str, **params: object) -> None:
+        if code not in MESSAGES:
+            raise KeyError(f"unknown message code {code}")
+        self.code = code
+        self.params = params
+        self.exit_code = MESSAGES[code][0]
+        super().__init__(f"{code}: {self.message}")
+
+    @property
+    def message(self) -> str:
+        template = MESSAGES[self.code][1]
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError):
+            return template
+
+
+def text(code: str, **params: object) -> str:
+    """The Japanese message for a code, for places that report without raising."""
+    return MESSAGES[code][1].format(**params)
