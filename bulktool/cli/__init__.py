@@ -14,3 +14,11 @@ app = typer.Typer(
 
 def main() -> None:
     app()
+
+
+# Command modules register themselves on `app` when imported.
+from bulktool.cli import admin as _admin  # noqa: E402,F401
+from bulktool.cli import department as _department  # noqa: E402,F401
+from bulktool.cli import exchange as _exchange  # noqa: E402,F401
+from bulktool.cli import ledger as _ledger  # noqa: E402,F401
+from bulktool.cli import store as _store  # noqa: E402,F401

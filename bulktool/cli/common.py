@@ -1,0 +1,99 @@
+"""What every command module shares: options, secrets, error rendering, the console."""
+from __future__ import annotations
+
+import functools
+import sys
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from bulktool.messages import BulkError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+HomeOpt = typer.Option(None, "--home", envvar="BULKTOOL_HOME", help="作業領域（または環境変数 BULKTOOL_HOME）")
+OperatorOpt = typer.Option(None, "--operator", help="操作者ID")
+PassFileOpt = typer.Option(None, "--passphrase-file", help="パスフレーズを読むファイル（- は標準入力）")
+
+_stdin_used: list[str] = []
+
+
+def read_secret(file: Optional[str], prompt: str, *, confirm: bool = False, option: str = "") -> bytes:
+    """A passphrase or password: from a file (`-` = standard input), else a hidden prompt.
+    The trailing line end is dropped; the value is never echoed or logged."""
+    if file is not None:
+        if file == "-":
+            if _stdin_used:
+                raise BulkError("E-USE-003")
+            _stdin_used.append(option)
+            data = sys.stdin.buffer.readline()
+        else:
+            try:
+                data = Path(file).read_bytes()
+            except OSError:
+                raise BulkError("E-USE-002", path=file) from None
+            data = data.splitlines()[0] if data.strip() else b""
+        return data.rstrip(b"\r\n")
+    value = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    return value.encode("utf-8")
+
+
+def passphrase(file: Optional[str]) -> bytes:
+    return read_secret(file, "パスフレーズ", option="--passphrase-file")
+
+
+def read_input(path: str) -> bytes:
+    """A file option's content; `-` reads standard input."""
+    if path == "-":
+        if _stdin_used:
+            raise BulkError("E-USE-003")
+        _stdin_used.append(path)
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        raise BulkError("E-USE-002", path=path) from None
+
+
+def parse_day(value: Optional[str], option: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BulkError("E-USE-001", option=option, value=value) from None
+
+
+def fail(err: BulkError) -> None:
+    err_console.print(f"[bold red]{err.code}[/] {err.message}")
+    raise typer.Exit(err.exit_code)
+
+
+def handles_errors(fn):
+    """Render a BulkError as its code and Japanese message and exit with its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        _stdin_used.clear()
+        try:
+            return fn(*args, **kwargs)
+        except BulkError as err:
+            fail(err)
+
+    return wrapper
+
+
+@contextmanager
+def session(home, operator: Optional[str], passphrase_file: Optional[str], command: str):
+    from bulktool.session import logged_in
+
+    if not operator:
+        raise BulkError("E-AUTH-013")
+    secret = passphrase(passphrase_file)
+    with logged_in(home, operator, secret, command) as s:
+        yield s

@@ -1,0 +1,126 @@
+"""store load / generate / stats, disclosure."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bulktool.cli import app
+from bulktool.cli.common import HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, read_input, read_secret, session
+from bulktool.messages import BulkError
+
+store_app = typer.Typer(help="都道府県知事保存本人確認情報ファイル・附票本人確認情報ファイル", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+def _load(s, kind: str, paths: list[Path]):
+    from bulktool.store.load import load_files
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} 行"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as p:
+        task = p.add_task(f"{kind} 取込", total=None)
+        report = load_files(s.store, kind, paths, progress=lambda n: p.update(task, completed=n))
+    return report
+
+
+def _print_problems(err) -> None:
+    for prob in getattr(err, "problems", [])[:50]:
+        console.print(f"  {prob}")
+    more = len(getattr(err, "problems", [])) - 50
+    if more > 0:
+        console.print(f"  …ほか {more} 件")
+
+
+@store_app.command("load")
+@handles_errors
+def store_load(files: List[Path] = typer.Argument(..., metavar="FILE…"),
+               kind: str = typer.Option(..., "--kind", help="jumin または fuhyo"),
+               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+               home: Optional[str] = HomeOpt):
+    """本人確認情報ファイル（CSV）を取り込む。不正な行が一つでもあれば何も取り込まない。"""
+    if kind not in ("jumin", "fuhyo"):
+        raise BulkError("E-USE-001", option="--kind", value=kind)
+    with session(home, operator, passphrase_file, "store load") as s:
+        try:
+            report = _load(s, kind, files)
+        except BulkError as err:
+            _print_problems(err)
+            raise
+        s.counts = {"rows": getattr(report, "rows", 0), "inserted": getattr(report, "inserted", 0)}
+    console.print(f"取り込みました: {report}")
+
+
+@store_app.command("generate")
+@handles_errors
+def store_generate(people: int = typer.Option(..., "--people"), seed: int = typer.Option(1, "--seed"),
+                   out: Optional[Path] = typer.Option(None, "--out", help="生成した CSV を残すフォルダ"),
+                   operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                   home: Optional[str] = HomeOpt):
+    """合成（架空）の住民データを生成し、store load と同じ検証を通して取り込む。"""
+    from bulktool.session import today
+    from bulktool.store.generate import generate
+
+    with session(home, operator, passphrase_file, "store generate") as s:
+        with tempfile.TemporaryDirectory(dir=s.ws.path("tmp")) as tmp:
+            target = out or Path(tmp)
+            target.mkdir(parents=True, exist_ok=True)
+            with console.status("合成データを生成しています…"):
+                summary = generate(people, seed, target, today=today())
+            for kind in ("jumin", "fuhyo"):
+                _load(s, kind, [target / f"{kind}.csv"])
+        stats = s.store.stats() if hasattr(s.store, "stats") else None
+        s.counts = {"people": people}
+    console.print(f"合成データ {people:,} 人分を生成し取り込みました（seed {seed}）。")
+    _stats_table(stats)
+
+
+def _stats_table(stats) -> None:
+    from bulktool.store.stats import render_rows
+
+    t = Table(title="本人確認情報ファイルの件数")
+    t.add_column("項目")
+    t.add_column("件数", justify="right")
+    for label, value in render_rows(stats):
+        t.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(t)
+
+
+@store_app.command("stats")
+@handles_errors
+def store_stats(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                home: Optional[str] = HomeOpt):
+    """本人確認情報ファイルの件数（個人情報は表示しない）。"""
+    with session(home, operator, passphrase_file, "store stats") as s:
+        stats = s.store.stats()
+    _stats_table(stats)
+
+
+@app.command("disclosure")
+@handles_errors
+def disclosure(code_file: Optional[str] = typer.Option(None, "--code-file", help="住民票コードを読むファイル（- は標準入力）"),
+               request_no: Optional[str] = typer.Option(None, "--request-no", help="開示請求番号"),
+               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+               home: Optional[str] = HomeOpt):
+    """本人の提供状況記録を表示する（開示請求への回答用）。住民票コードはコマンド行に書かない。"""
+    from bulktool.checkdigit import valid_jumin_code
+    from bulktool.normalize import digits
+
+    with session(home, operator, passphrase_file, "disclosure") as s:
+        code = digits(read_secret(code_file, "住民票コード", option="--code-file").decode("utf-8", "replace"))
+        if not valid_jumin_code(code):
+            raise BulkError("E-USE-001", option="住民票コード", value="（表示しません）")
+        rows = s.store.provisions_for(code)
+        s.append("開示", request_no=request_no, counts={"records": len(rows)},
+                 note="提供状況記録の開示（対象者の情報は記録しない）")
+        s.counts = {"records": len(rows)}
+    t = Table(title="提供状況記録（一括提供・媒体）")
+    for col in ("提供日", "管理簿番号", "照会元", "事務", "提供項目", "利用方法"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(*(str(r[k]) for k in ("provided_on", "entry", "department", "purpose", "fields", "use")))
+    console.print(t)
+    console.print(f"{len(rows)} 件")

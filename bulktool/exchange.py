@@ -1,0 +1,269 @@
+"""The exchange (一括提供): the one module that knows the order of the steps (DESIGN.md).
+
+Checks run in SPEC §9's order and the first failure is reported: operator and role (at login)
+→ drive → department and purpose → container → table. Crash-safe order of the writes:
+
+    受付 (ledger) → result written to the drive (temp, fsync, read back, rename)
+    → re-issue copy (terminal) → provision record (store) → 出力 (ledger)
+
+A crash anywhere leaves a 受付 without its end, which the next logged-in command closes as 失敗;
+a refusal writes nothing to the drive and ends as 拒否. Plaintext exists only in memory.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from bulktool import media as mediamod
+from bulktool import workspace as wsmod
+from bulktool.containers.limits import Limits
+from bulktool.messages import BulkError
+from bulktool.registry import Department
+from bulktool.session import Session, active_lock, today
+
+USE = "一括提供（媒体）"
+
+
+@dataclass
+class ExchangeRequest:
+    drive: Path
+    department: str
+    purpose: str
+    approval: str
+    request_no: str | None = None
+    request_file: Path | None = None
+    password: Callable[[], bytes] | None = None  # asked only when the container is a .zip
+    as_of: date | None = None
+    encoding: str = "utf-8"
+    container: str | None = None  # "zip" | "sealed"; default: same kind as the request
+
+
+@dataclass
+class ExchangeOutcome:
+    receipt_no: int
+    output_no: int
+    result_path: Path
+    password: str | None
+    rows: int
+    counts: dict[str, int]
+    not_found: list[str]
+    as_of: date
+    table_encoding: str
+    gaiji_substitutions: int
+    fields: list[str] = field(default_factory=list)
+
+
+class Progress:
+    """Callbacks the CLI fills with a rich progress bar; silent by default."""
+
+    def stage(self, name: str) -> None: ...
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+
+def _find_request(req: ExchangeRequest) -> Path:
+    scan = mediamod.scan(req.drive)
+    if scan.plaintext:
+        raise BulkError("E-MED-003", count=len(scan.plaintext))
+    if req.request_file is not None:
+        p = req.request_file if req.request_file.is_absolute() else req.drive / req.request_file
+        if not p.is_file():
+            raise BulkError("E-MED-017", name=req.request_file.name)
+        if p.name.startswith(mediamod.RESULT_PREFIX):
+            raise BulkError("E-MED-004")
+        return p
+    if not scan.requests:
+        raise BulkError("E-MED-004")
+    if len(scan.requests) > 1:
+        raise BulkError("E-MED-005", count=len(scan.requests))
+    return scan.requests[0]
+
+
+def _peek(s: Session, req: ExchangeRequest) -> tuple[str | None, Path | None, bytes | None]:
+    """What the 受付 can record before any check: media ID and request container, if readable."""
+    media_id = None
+    try:
+        media_id = mediamod.read_media_file(req.drive, s.keys.public.ed25519)["media_id"]
+    except BulkError:
+        pass
+    try:
+        path = _find_request(req)
+        return media_id, path, path.read_bytes()
+    except (BulkError, OSError):
+        return media_id, None, None
+
+
+def _check_purpose(s: Session, req: ExchangeRequest) -> Department:
+    dep = s.registry.department(req.department)
+    if dep is None:
+        raise BulkError("E-DEP-001", department=req.department)
+    if req.purpose not in dep.purposes:
+        raise BulkError("E-DEP-002", department=req.department, purpose=req.purpose)
+    return dep
+
+
+def _already_answered(s: Session, request_sha: str) -> int | None:
+    for e in s.ledger.find(event="出力"):
+        if any(f.get("sha256") == request_sha and f.get("name") != "" for f in (e.get("files") or [])[:1]):
+            return e["seq"]
+    return None
+
+
+def _irai(raw: bytes | None, req: ExchangeRequest) -> dict:
+    if raw is None:
+        return {}
+    try:
+        doc = json.loads(raw.decode("utf-8-sig"))
+        if not isinstance(doc, dict):
+            raise ValueError
+    except (UnicodeDecodeError, ValueError):
+        raise BulkError("E-CON-017", detail="JSON として読めません") from None
+    for key, given in (("照会元", req.department), ("事務", req.purpose), ("依頼番号", req.request_no)):
+        if key in doc and given is not None and str(doc[key]) != given:
+            raise BulkError("E-DEP-007", field=key, given=str(doc[key]), expected=given)
+    if "基準日" in doc:
+        try:
+            date.fromisoformat(str(doc["基準日"]))
+        except ValueError:
+            raise BulkError("E-CON-017", detail="基準日の形式") from None
+    return doc
+
+
+def _limits(s: Session) -> Limits:
+    return Limits(**{k: v for k, v in s.ws.config.get("limits", {}).items() if k in Limits.__dataclass_fields__})
+
+
+def run(s: Session, req: ExchangeRequest, progress: Progress | None = None) -> ExchangeOutcome:
+    progress = progress or Progress()
+    with active_lock(s.ws, exclusive=False):
+        media_id, req_path, req_bytes = _peek(s, req)
+        req_sha = mediamod.sha256(req_bytes) if req_bytes is not None else None
+        receipt = s.append(
+            "受付", media_id=media_id, department=req.department, purpose=req.purpose, approval_no=req.approval,
+            request_no=req.request_no,
+            files=[{"name": req_path.name, "sha256": req_sha}] if req_path is not None else None)
+        rno = receipt["seq"]
+        s.hashes = [req_sha] if req_sha else []
+        try:
+            return _exchange(s, req, rno, req_path, req_bytes, progress)
+        except BulkError as err:
+            event = "失敗" if err.exit_code == 4 else "拒否"
+            s.append(event, ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
+                     approval_no=req.approval, request_no=req.request_no, error_code=err.code,
+                     note=err.message if event == "失敗" else f"拒否: {err.code}")
+            raise
+        except Exception as exc:
+            s.append("失敗", ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
+                     approval_no=req.approval, request_no=req.request_no, error_code="E-EXC-001",
+                     note=f"内部エラー {type(exc).__name__}")
+            raise BulkError("E-EXC-001", reason=type(exc).__name__) from None
+
+
+def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
+              progress: Progress) -> ExchangeOutcome:
+    from bulktool import keys, results
+    from bulktool.conditions import read_conditions
+    from bulktool.containers import aeszip, envelope
+    from bulktool.containers.open import open_request
+    from bulktool.manifest import MANIFEST_JSON, RESULT_CSV, build, sign
+    from bulktool.matching import match
+
+    # 1. the drive
+    progress.stage("媒体の確認")
+    m = mediamod.identify(s, req.drive, req.department)
+    if req_path is None or req_bytes is None:
+        _find_request(req)  # raises the precise refusal
+        raise BulkError("E-MED-004")
+    # 2. department and purpose — before the store or the container is read
+    progress.stage("照会元・事務の確認")
+    dep = _check_purpose(s, req)
+    req_sha = mediamod.sha256(req_bytes)
+    answered = _already_answered(s, req_sha)
+    if answered is not None:
+        raise BulkError("E-MED-014", entry=answered)
+    # 3. the container
+    progress.stage("照会ファイルの復号")
+    is_zip = req_path.suffix.lower() == ".zip"
+    dep_keys = keys.read_public(dep.public_key.encode("utf-8")) if dep.public_key else None
+    if not is_zip and dep_keys is None:
+        raise BulkError("E-DEP-006", department=dep.code)
+    password = req.password() if (is_zip and req.password is not None) else None
+    if is_zip and password is None:
+        raise BulkError("E-CON-004")
+    limits = _limits(s)
+    opened = open_request(req_path.name, req_bytes, password=password, terminal_x25519=s.keys.x25519,
+                          department_ed25519=dep_keys.ed25519 if dep_keys else None, limits=limits)
+    irai = _irai(opened.irai, req)
+    request_no = req.request_no or (str(irai["依頼番号"]) if "依頼番号" in irai else None)
+    as_of = req.as_of or (date.fromisoformat(str(irai["基準日"])) if "基準日" in irai else today())
+    # 4. the table
+    progress.stage("検索条件の検証")
+    table = read_conditions(opened.table_name, opened.table, limits=limits)
+    # 5. matching and the result table (in memory)
+    progress.stage("照合")
+    progress.start(len(table.items))
+    fields = dep.provided_fields()
+
+    def counted(it):
+        for i, r in enumerate(it, 1):
+            if i % 1000 == 0:
+                progress.advance(1000)
+            yield r
+        progress.advance(len(table.items) % 1000)
+
+    answers = counted(match(table.items, s.store, as_of=as_of,
+                            kojin_bango_for_fuhyo="個人番号" in fields))
+    provided: list[str] = []
+
+    def remember(it):
+        for r in it:
+            if r.status.value in ("00", "10") and r.record.get("住民票コード"):
+                provided.append(r.record["住民票コード"])
+            yield r
+
+    table_out = results.write_results(remember(answers), fields=fields, encoding=req.encoding)
+    # 6. manifest, container
+    progress.stage("照会結果の暗号化")
+    result_sha = mediamod.sha256(table_out.data)
+    manifest = build(entry=rno, request_name=req_path.name, request_sha256=req_sha, result_sha256=result_sha,
+                     counts=table_out.counts, rows=table_out.rows, terminal_id=s.ws.terminal_id,
+                     operator_id=s.operator.operator_id, created_at=wsmod.timestamp(), encoding=req.encoding,
+                     department=dep.code, purpose=req.purpose, as_of=as_of.isoformat(),
+                     gaiji_substitutions=table_out.gaiji_substitutions)
+    files = [(RESULT_CSV, table_out.data), (MANIFEST_JSON, sign(manifest, s.keys.ed25519))]
+    kind = req.container or ("zip" if is_zip else "sealed")
+    result_password = None
+    if kind == "zip":
+        result_password = aeszip.new_password()
+        container = aeszip.write_result(files, result_password)
+        name = f"{mediamod.RESULT_PREFIX}{rno}.zip"
+    else:
+        if dep_keys is None:
+            raise BulkError("E-DEP-006", department=dep.code)
+        container = envelope.seal(files, recipient=dep_keys.x25519, sender=s.keys.ed25519)
+        name = f"{mediamod.RESULT_PREFIX}{rno}.bte"
+    # 7. the drive (atomic, verified), the re-issue copy, the provision record, then 出力
+    progress.stage("媒体への書き込み")
+    path = mediamod.write_atomic(req.drive, name, container)
+    from bulktool.reissue import keep_copy
+
+    keep_copy(s, rno, name, container)
+    s.store.record_provisions([
+        {"jumin_code": code, "provided_on": today().isoformat(), "entry": rno, "department": dep.code,
+         "purpose": req.purpose, "fields": ",".join(fields), "use": USE} for code in provided])
+    provided.clear()
+    container_sha = mediamod.sha256(container)
+    counts = dict(table_out.counts, rows=table_out.rows, gaiji_substitutions=table_out.gaiji_substitutions)
+    out = s.append("出力", ref=rno, media_id=m.media_id, department=dep.code, purpose=req.purpose,
+                   approval_no=req.approval, request_no=request_no,
+                   files=[{"name": req_path.name, "sha256": req_sha}, {"name": name, "sha256": container_sha}],
+                   counts=counts, note=f"基準日 {as_of.isoformat()}、文字コード {req.encoding}、形式 {kind}")
+    s.counts = counts
+    s.hashes = [req_sha, container_sha]
+    return ExchangeOutcome(rno, out["seq"], path, result_password, table_out.rows, dict(table_out.counts),
+                           list(table_out.not_found), as_of, table.encoding, table_out.gaiji_substitutions, fields)

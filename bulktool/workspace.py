@@ -1,0 +1,156 @@
+"""The workspace on the 代表端末: config, registry, store, ledger, operation log, keys.
+
+Layout (every directory 0700, every file 0600):
+    config.json        terminal ID, retention settings, limits
+    registry.sqlite    operators (with their key slots), departments, media
+    store.sqlite       the prefectural store and the provision record (personal data)
+    ledger.sqlite      the 管理簿
+    oplog.sqlite       the 操作履歴
+    keys/terminal.key  the terminal's private keys, encrypted under a random key-encryption key
+    keys/terminal.pub  the terminal's public keys (shareable)
+    reissue/           result containers kept for re-issue, encrypted to the terminal's own key
+    tmp/               scratch space; plaintext personal data is never written here
+
+The key-encryption key (KEK) is never stored in clear: each operator has a slot holding the
+KEK wrapped under a key derived from the operator's passphrase (scrypt), as LUKS does.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from bulktool.messages import BulkError
+
+CONFIG = "config.json"
+FORMAT = "bulktool-workspace/1"
+TERMINAL_KEY = "keys/terminal.key"
+TERMINAL_PUB = "keys/terminal.pub"
+
+DEFAULT_CONFIG = {
+    "format": FORMAT,
+    "oplog_retention_years": 7,
+    "provision_retention_years": 7,
+    "reissue_retention_days": 30,
+    "limits": {"max_entries": 16, "max_expanded_bytes": 2 * 1024**3, "max_rows": 1_048_576},
+}
+
+
+def now() -> datetime:
+    """The one clock of the application: local time with its offset."""
+    return datetime.now(timezone.utc).astimezone()
+
+
+def timestamp() -> str:
+    return now().isoformat(timespec="seconds")
+
+
+def resolve_home(home: str | os.PathLike | None) -> Path:
+    value = home or os.environ.get("BULKTOOL_HOME")
+    if not value:
+        raise BulkError("E-WS-003")
+    return Path(value).expanduser().resolve()
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by the owner only, atomically (temp name, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# --- key slots (LUKS-like) ---------------------------------------------------------------
+_SCRYPT_N = 2**15
+
+
+def _slot_key(passphrase: bytes, salt: bytes) -> bytes:
+    return Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=8, p=1).derive(passphrase)
+
+
+def wrap_kek(kek: bytes, passphrase: bytes, operator_id: str) -> bytes:
+    """A key slot: salt(16) || nonce(12) || AES-256-GCM(KEK), bound to the operator ID."""
+    salt, nonce = os.urandom(16), os.urandom(12)
+    return salt + nonce + AESGCM(_slot_key(passphrase, salt)).encrypt(nonce, kek, operator_id.encode())
+
+
+def unwrap_kek(slot: bytes, passphrase: bytes, operator_id: str) -> bytes | None:
+    """The KEK, or None when the passphrase is wrong (or the slot damaged)."""
+    from cryptography.exceptions import InvalidTag
+
+    salt, nonce, body = slot[:16], slot[16:28], slot[28:]
+    try:
+        return AESGCM(_slot_key(passphrase, salt)).decrypt(nonce, body, operator_id.encode())
+    except (InvalidTag, ValueError):
+        return None
+
+
+def seal_with_kek(kek: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(kek).encrypt(nonce, plaintext, aad)
+
+
+def open_with_kek(kek: bytes, blob: bytes, aad: bytes) -> bytes:
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        return AESGCM(kek).decrypt(blob[:12], blob[12:], aad)
+    except (InvalidTag, ValueError):
+        raise BulkError("E-KEY-003", detail="鍵ファイルの復号に失敗しました") from None
+
+
+@dataclass
+class Workspace:
+    home: Path
+    config: dict
+
+    @property
+    def terminal_id(self) -> str:
+        return self.config["terminal_id"]
+
+    def path(self, name: str) -> Path:
+        return self.home / name
+
+    @classmethod
+    def open(cls, home: str | os.PathLike | None) -> "Workspace":
+        root = resolve_home(home)
+        cfg = root / CONFIG
+        if not cfg.is_file():
+            raise BulkError("E-WS-002", home=str(root))
+        try:
+            config = json.loads(cfg.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BulkError("E-WS-004", detail=type(exc).__name__) from None
+        if config.get("format") != FORMAT:
+            raise BulkError("E-WS-004", detail="format")
+        return cls(root, config)
+
+    @classmethod
+    def create(cls, home: str | os.PathLike | None, terminal_id: str) -> "Workspace":
+        """Make the directories and config; refuses (changing nothing) if one exists."""
+        root = resolve_home(home)
+        if (root / CONFIG).exists() or (root / "registry.sqlite").exists():
+            raise BulkError("E-WS-001", home=str(root))
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(root, 0o700)
+        for sub in ("keys", "reissue", "tmp"):
+            (root / sub).mkdir(mode=0o700, exist_ok=True)
+        config = dict(DEFAULT_CONFIG, terminal_id=terminal_id, created_at=timestamp())
+        return cls(root, config)
+
+    def save_config(self) -> None:
+        data = json.dumps(self.config, ensure_ascii=False, indent=2).encode("utf-8")
+        write_private(self.home / CONFIG, data)
