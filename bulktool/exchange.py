@@ -108,8 +108,10 @@ def _check_purpose(s: Session, req: ExchangeRequest) -> Department:
 
 
 def _already_answered(s: Session, request_sha: str) -> int | None:
+    """The 出力 entry that already answered this request container (its first file), if any."""
     for e in s.ledger.find(event="出力"):
-        if any(f.get("sha256") == request_sha and f.get("name") != "" for f in (e.get("files") or [])[:1]):
+        files = e.get("files") or []
+        if files and files[0].get("sha256") == request_sha:
             return e["seq"]
     return None
 

@@ -18,6 +18,7 @@ def main() -> None:
 
 # Command modules register themselves on `app` when imported.
 from bulktool.cli import admin as _admin  # noqa: E402,F401
+from bulktool.cli import demo as _demo  # noqa: E402,F401
 from bulktool.cli import department as _department  # noqa: E402,F401
 from bulktool.cli import exchange as _exchange  # noqa: E402,F401
 from bulktool.cli import ledger as _ledger  # noqa: E402,F401

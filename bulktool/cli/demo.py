@@ -1,0 +1,45 @@
+"""bulktool demo"""
+from __future__ import annotations
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from bulktool.cli import app
+from bulktool.cli.common import console, handles_errors
+
+STATUS = (("00", "該当"), ("10", "該当（消除者）"), ("20", "該当なし"), ("30", "複数該当"), ("90", "入力エラー"))
+
+
+@app.command("demo")
+@handles_errors
+def demo(people: int = typer.Option(20_000, "--people", help="合成住民の人数"),
+         seed: int = typer.Option(2026, "--seed")):
+    """合成データで一連の流れ（登録→照会→復号・検証→管理簿検証）を一時作業領域で実演する。"""
+    from bulktool.demo import run_demo
+
+    console.print(Panel("bulktool デモ: 架空の住民データで一括提供の流れを実演します（入力は不要です）",
+                        style="bold"))
+
+    def say(cmd: str, what: str) -> None:
+        console.print(f"[cyan]$ {cmd}[/]\n  → {what}")
+
+    with console.status("実行中…"):
+        report = run_demo(people=people, seed=seed, say=say)
+    t = Table(title="照会結果の内訳（正解ラベルとの照合）")
+    t.add_column("形式")
+    for code, label in STATUS:
+        t.add_column(f"{code} {label}", justify="right")
+    t.add_column("正解と一致", justify="right")
+    t.add_column("別人への該当", justify="right")
+    for ex in report.exchanges:
+        t.add_row(ex["kind"], *(str(ex["counts"].get(code, 0)) for code, _ in STATUS),
+                  f"{ex['agree']}/{ex['rows']}", str(ex["wrong_person"]),
+                  style="red" if ex["wrong_person"] else None)
+    console.print(t)
+    console.print(f"管理簿: {report.ledger_entries} 件、連鎖と署名を検証済み（先頭ハッシュ {report.ledger_head[:16]}…）")
+    console.print("デモの作業領域・媒体・合成データは削除しました。"
+                  "実際の運用は docs/manual.md の手順（init → operator add → department add → store load → "
+                  "media register → exchange）で行います。")
+    if any(ex["wrong_person"] for ex in report.exchanges):
+        raise typer.Exit(3)
