@@ -108,6 +108,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-LED-003": (3, "管理簿が切り詰められています: チェックポイント {n} 件に対し {count} 件しかありません。"),
     "E-LED-004": (3, "管理簿の {n} 番目の記録のハッシュがチェックポイントと一致しません。"),
     "E-LED-005": (1, "管理簿 {entry} 番の記録はありません。"),
+    # --- operation log (E-LOG) ---
+    "E-LOG-001": (1, "{before} より前は削除できません。操作履歴の保存期間（{years} 年）内です（削除できるのは {limit} 以前）。"),
     # --- result verification, department side (E-RES) ---
     "E-RES-001": (3, "照会結果の検証に失敗しました: {reason}"),
     "E-RES-002": (1, "出力先 {path} は既に存在します。上書きしません。"),

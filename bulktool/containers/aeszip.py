@@ -1,0 +1,184 @@
+"""AES-256 ZIP (WinZip AE-2) requests and results, via pyzipper (SPEC §3, §5).
+
+Reading refuses hostile archives before anything of an entry is parsed: ZipCrypto or
+unencrypted entries, links, absolute or `..` names, nested archives, more than one table,
+entry counts and expanded sizes over the limits (declared sizes checked first, then the bytes
+counted while streaming, since headers can lie), and compression-ratio bombs. A wrong password
+and a tampered entry fail the same way (E-CON-004): the AES ZIP password check lets 1 wrong
+password in 65,536 through to the HMAC check, so an HMAC failure is never a success.
+"""
+from __future__ import annotations
+
+import io
+import secrets
+import stat
+import zipfile
+from dataclasses import dataclass
+
+import pyzipper
+
+from bulktool.containers.limits import DEFAULT_LIMITS, Limits
+from bulktool.messages import BulkError
+
+IRAI_NAME = "依頼票.json"
+TABLE_SUFFIXES = (".csv", ".xlsx")
+ARCHIVE_SUFFIXES = (".zip", ".7z", ".gz", ".tgz", ".bz2", ".xz", ".lzh", ".lha", ".rar", ".tar", ".cab", ".bte",
+                    ".jar", ".zipx", ".arj")
+# No 0, O, 1, l or I: read aloud and copied by hand onto the hand-over slip.
+ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+PASSWORD_LENGTH = 20  # 20 × log2(57) ≈ 116.6 bits
+CHUNK = 1 << 20
+_RATIO_FLOOR = 1 << 20  # ratios are judged once an entry has expanded past 1 MiB
+
+
+@dataclass(frozen=True)
+class RequestFiles:
+    table_name: str
+    table: bytes = b""
+    irai: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"RequestFiles(table_name={self.table_name!r}, {len(self.table)} bytes)"
+
+
+def new_password() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+def entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name; names without the UTF-8 flag are CP932 (Japanese Windows)."""
+    name = info.filename
+    if not info.flag_bits & 0x800:
+        try:
+            name = name.encode("cp437").decode("cp932")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name
+
+
+def _check_name(name: str) -> str:
+    norm = name.replace("\\", "/")
+    parts = norm.split("/")
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":") or ".." in parts or "\0" in norm:
+        raise BulkError("E-CON-007", entry=name)
+    return parts[-1]
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def check_members(infos: list[zipfile.ZipInfo], limits: Limits, *, require_aes: bool) -> list[tuple[zipfile.ZipInfo, str]]:
+    """Refuse an archive's directory before reading any entry; returns (info, base name) of files."""
+    files = [i for i in infos if not i.is_dir()]
+    if len(files) > limits.max_entries:
+        raise BulkError("E-CON-008", limit=limits.max_entries)
+    declared = 0
+    out = []
+    for info in files:
+        name = entry_name(info)
+        base = _check_name(name)
+        if _is_link(info):
+            raise BulkError("E-CON-007", entry=name)
+        if require_aes:
+            if not info.flag_bits & 0x1:
+                raise BulkError("E-CON-003", entry=name)
+            if not getattr(info, "wz_aes_version", None) or getattr(info, "wz_aes_strength", 0) != 3:
+                raise BulkError("E-CON-002", entry=name)
+        declared += info.file_size
+        if declared > limits.max_expanded_bytes:
+            raise BulkError("E-CON-009", limit=limits.max_expanded_bytes)
+        if info.compress_size and info.file_size / info.compress_size > limits.max_ratio and info.file_size > _RATIO_FLOOR:
+            raise BulkError("E-CON-010", entry=name)
+        out.append((info, base))
+    return out
+
+
+def read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits, budget: int) -> bytes:
+    """Stream one entry, counting bytes against the limits (headers can lie)."""
+    buf = io.BytesIO()
+    total = 0
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > budget:
+                raise BulkError("E-CON-009", limit=limits.max_expanded_bytes)
+            if total > _RATIO_FLOOR and total > max(info.compress_size, 1) * limits.max_ratio:
+                raise BulkError("E-CON-010", entry=name)
+            buf.write(chunk)
+    return buf.getvalue()
+
+
+def classify(entries: list[tuple[str, bytes]]) -> RequestFiles:
+    """Exactly one table, optionally 依頼票.json, nothing else."""
+    tables, irai = [], None
+    for name, data in entries:
+        low = name.lower()
+        if low.endswith(ARCHIVE_SUFFIXES):
+            raise BulkError("E-CON-006", entry=name)
+        if low.endswith(TABLE_SUFFIXES):
+            tables.append((name, data))
+        elif name == IRAI_NAME:
+            irai = data
+        else:
+            raise BulkError("E-CON-012", entry=name)
+    if len(tables) != 1:
+        raise BulkError("E-CON-005", count=len(tables))
+    return RequestFiles(tables[0][0], tables[0][1], irai)
+
+
+def read_request(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS) -> RequestFiles:
+    try:
+        zf = pyzipper.AESZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise BulkError("E-CON-011") from None
+    with zf:
+        members = check_members(zf.infolist(), limits, require_aes=True)
+        # refuse on names before decrypting anything
+        for _, base in members:
+            if base.lower().endswith(ARCHIVE_SUFFIXES):
+                raise BulkError("E-CON-006", entry=base)
+        zf.setpassword(password)
+        budget = limits.max_expanded_bytes
+        entries = []
+        for info, base in members:
+            try:
+                content = read_entry(zf, info, base, limits, budget)
+            except BulkError:
+                raise
+            except RuntimeError:  # pyzipper: "Bad password for file"
+                raise BulkError("E-CON-004") from None
+            except (zipfile.BadZipFile, EOFError, ValueError, OSError, NotImplementedError) as exc:
+                if "HMAC" in str(exc) or "CRC" in str(exc) or "password" in str(exc).lower():
+                    raise BulkError("E-CON-004") from None
+                raise BulkError("E-CON-011") from None
+            except Exception:  # zlib.error and friends: a damaged stream
+                raise BulkError("E-CON-004") from None
+            budget -= len(content)
+            entries.append((base, content))
+    return classify(entries)
+
+
+def _write(files: list[tuple[str, bytes]], password: str, level: int) -> bytes:
+    buf = io.BytesIO()
+    with pyzipper.AESZipFile(buf, "w", compression=pyzipper.ZIP_DEFLATED, compresslevel=level,
+                             encryption=pyzipper.WZ_AES,
+                             encryption_kwargs={"nbits": 256, "force_wz_aes_version": 2}) as zf:
+        zf.setpassword(password.encode("utf-8"))
+        for name, data in files:
+            zf.writestr(name, data)  # non-ASCII names get the UTF-8 flag
+    return buf.getvalue()
+
+
+def write_result(files: list[tuple[str, bytes]], password: str) -> bytes:
+    """An AES-256 (AE-2) ZIP holding `files`, as 7-Zip opens it."""
+    return _write(files, password, level=6)
+
+
+def write_request(table_name: str, table: bytes, password: str, irai: bytes | None = None) -> bytes:
+    """The department's request, as 7-Zip (暗号化方式 AES-256) would make it."""
+    files = [(table_name, table)] + ([(IRAI_NAME, irai)] if irai is not None else [])
+    return _write(files, password, level=6)

@@ -1,0 +1,27 @@
+"""Open a request container by its kind: `.zip` (AES ZIP) or `.bte` (sealed envelope)."""
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from bulktool.containers import aeszip, envelope
+from bulktool.containers.aeszip import RequestFiles
+from bulktool.containers.limits import DEFAULT_LIMITS, Limits
+from bulktool.messages import BulkError
+
+
+def open_request(path_name: str, data: bytes, *, password: bytes | None, terminal_x25519: X25519PrivateKey | None,
+                 department_ed25519: Ed25519PublicKey | None, limits: Limits = DEFAULT_LIMITS) -> RequestFiles:
+    low = path_name.lower()
+    if low.endswith(".zip"):
+        if password is None:
+            raise BulkError("E-CON-004")
+        return aeszip.read_request(data, password, limits)
+    if low.endswith(".bte"):
+        if terminal_x25519 is None or department_ed25519 is None:
+            raise BulkError("E-CON-014")
+        files = envelope.open_sealed(data, recipient=terminal_x25519, sender=department_ed25519, limits=limits)
+        for name, _ in files:
+            aeszip._check_name(name)
+        return aeszip.classify([(name.replace("\\", "/").split("/")[-1], content) for name, content in files])
+    raise BulkError("E-CON-001")

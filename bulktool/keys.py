@@ -1,0 +1,148 @@
+"""Key pairs of the terminal and the departments, public key files and encrypted private keys.
+
+A key pair holds an Ed25519 key (signing) and an X25519 key (sealed exchange). Formats are in
+docs/keys.md:
+
+    .pub  versioned UTF-8 text: bulktool-public-key/1, name, ed25519, x25519 (base64), fingerprint
+    .key  versioned UTF-8 text: bulktool-private-key/1, kdf scrypt parameters, salt, AES-256-GCM box
+
+The fingerprint is SHA-256 over ed25519 (32 bytes) ‖ x25519 (32 bytes), its first 32 hex digits
+in groups of 4, to compare with the paper 依頼書.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+from bulktool.messages import BulkError
+
+PUBLIC_FORMAT = "bulktool-public-key/1"
+PRIVATE_FORMAT = "bulktool-private-key/1"
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+
+def _raw_pub(key) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def _raw_priv(key) -> bytes:
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+def fingerprint_of(ed25519_raw: bytes, x25519_raw: bytes) -> str:
+    digest = hashlib.sha256(ed25519_raw + x25519_raw).hexdigest()[:32]
+    return " ".join(digest[i:i + 4] for i in range(0, 32, 4))
+
+
+@dataclass(frozen=True)
+class PublicKeys:
+    name: str
+    ed25519: Ed25519PublicKey
+    x25519: X25519PublicKey
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(_raw_pub(self.ed25519), _raw_pub(self.x25519))
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    name: str
+    ed25519: Ed25519PrivateKey = field(repr=False)
+    x25519: X25519PrivateKey = field(repr=False)
+
+    @property
+    def public(self) -> PublicKeys:
+        return PublicKeys(self.name, self.ed25519.public_key(), self.x25519.public_key())
+
+
+def generate(name: str) -> KeyPair:
+    return KeyPair(name, Ed25519PrivateKey.generate(), X25519PrivateKey.generate())
+
+
+def format_public(pub: PublicKeys) -> bytes:
+    lines = [PUBLIC_FORMAT, f"name: {pub.name}",
+             f"ed25519: {base64.b64encode(_raw_pub(pub.ed25519)).decode()}",
+             f"x25519: {base64.b64encode(_raw_pub(pub.x25519)).decode()}",
+             f"fingerprint: {pub.fingerprint}"]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _fields(data: bytes, fmt: str, what: str) -> dict[str, str]:
+    try:
+        lines = data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise BulkError("E-KEY-001", file=what, detail="UTF-8 ではありません") from None
+    if not lines or lines[0].strip() != fmt:
+        raise BulkError("E-KEY-001", file=what, detail=f"先頭行が {fmt} ではありません")
+    out = {}
+    for line in lines[1:]:
+        if line.strip():
+            k, sep, v = line.partition(":")
+            if not sep:
+                raise BulkError("E-KEY-001", file=what, detail="行の形式が不正です")
+            out[k.strip()] = v.strip()
+    return out
+
+
+def read_public(data: bytes) -> PublicKeys:
+    f = _fields(data, PUBLIC_FORMAT, "公開鍵")
+    try:
+        ed = base64.b64decode(f["ed25519"], validate=True)
+        x = base64.b64decode(f["x25519"], validate=True)
+        pub = PublicKeys(f.get("name", ""), Ed25519PublicKey.from_public_bytes(ed), X25519PublicKey.from_public_bytes(x))
+    except (KeyError, ValueError):
+        raise BulkError("E-KEY-001", file="公開鍵", detail="鍵の値が不正です") from None
+    if f.get("fingerprint") != pub.fingerprint:
+        raise BulkError("E-KEY-001", file="公開鍵", detail="フィンガープリントが鍵と一致しません")
+    return pub
+
+
+def keypair_to_bytes(kp: KeyPair) -> bytes:
+    """name (UTF-8, 2-byte length) ‖ ed25519 raw (32) ‖ x25519 raw (32)."""
+    name = kp.name.encode("utf-8")
+    return len(name).to_bytes(2, "big") + name + _raw_priv(kp.ed25519) + _raw_priv(kp.x25519)
+
+
+def keypair_from_bytes(data: bytes) -> KeyPair:
+    n = int.from_bytes(data[:2], "big")
+    name, rest = data[2:2 + n].decode("utf-8"), data[2 + n:]
+    if len(rest) != 64:
+        raise BulkError("E-KEY-003", detail="鍵の長さが不正です")
+    return KeyPair(name, Ed25519PrivateKey.from_private_bytes(rest[:32]), X25519PrivateKey.from_private_bytes(rest[32:]))
+
+
+def derive_key(passphrase: bytes, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> bytes:
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase)
+
+
+def seal_private(kp: KeyPair, passphrase: bytes) -> bytes:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    box = AESGCM(derive_key(passphrase, salt)).encrypt(nonce, keypair_to_bytes(kp), PRIVATE_FORMAT.encode())
+    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    lines = [PRIVATE_FORMAT, f"name: {kp.name}", f"kdf: scrypt n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P}",
+             f"salt: {b64(salt)}", f"nonce: {b64(nonce)}", f"box: {b64(box)}",
+             f"fingerprint: {kp.public.fingerprint}"]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def open_private(data: bytes, passphrase: bytes) -> KeyPair:
+    f = _fields(data, PRIVATE_FORMAT, "秘密鍵")
+    try:
+        params = dict(item.split("=") for item in f["kdf"].split()[1:])
+        key = derive_key(passphrase, base64.b64decode(f["salt"]), int(params["n"]), int(params["r"]), int(params["p"]))
+        plain = AESGCM(key).decrypt(base64.b64decode(f["nonce"]), base64.b64decode(f["box"]), PRIVATE_FORMAT.encode())
+    except InvalidTag:
+        raise BulkError("E-KEY-002") from None
+    except (KeyError, ValueError):
+        raise BulkError("E-KEY-001", file="秘密鍵", detail="形式が不正です") from None
+    return keypair_from_bytes(plain)
