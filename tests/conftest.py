@@ -35,7 +35,7 @@ class Cli:
     def passfile(self, operator: str) -> str:
         p = self.tmp / f"{operator}.pass"
         if not p.exists():
-            p.write_text(PASS.get(operator, "x") + "\n", encoding="utf-8")
+            p.write_text(PASS.get(operator, f"{operator}-passphrase") + "\n", encoding="utf-8")
         return str(p)
 
     def raw(self, *args: str, input: str | bytes | None = None) -> Result:

@@ -72,7 +72,7 @@ def store_generate(people: int = typer.Option(..., "--people"), seed: int = type
                 summary = generate(people, seed, target, today=today())
             for kind in ("jumin", "fuhyo"):
                 _load(s, kind, [target / f"{kind}.csv"])
-        stats = s.store.stats() if hasattr(s.store, "stats") else None
+        stats = s.store.stats(today().isoformat())
         s.counts = {"people": people}
     console.print(f"合成データ {people:,} 人分を生成し取り込みました（seed {seed}）。")
     _stats_table(stats)
@@ -94,8 +94,10 @@ def _stats_table(stats) -> None:
 def store_stats(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                 home: Optional[str] = HomeOpt):
     """本人確認情報ファイルの件数（個人情報は表示しない）。"""
+    from bulktool.session import today
+
     with session(home, operator, passphrase_file, "store stats") as s:
-        stats = s.store.stats()
+        stats = s.store.stats(today().isoformat())
     _stats_table(stats)
 
 
