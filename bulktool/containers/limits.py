@@ -11,7 +11,7 @@ class Limits:
     max_rows: int = 1_048_576
     # An entry whose expanded size exceeds its compressed size by more than this ratio is a bomb
     # (checked while streaming, not from the headers alone).
-    max_ratio: int = 1000
+    max_ratio: int = 100
 
 
 DEFAULT_LIMITS = Limits()
