@@ -1,14 +1,20 @@
-"""Reading the 検索条件 table (SPEC §3) from bytes: pure, no I/O.
+"""Reading the 検索条件 table (SPEC §3) from bytes: pure, no I/O (docs/formats.md「検索条件の表」).
 
-- CSV encoding is detected, never guessed silently: a UTF-8 BOM → utf-8-sig; bytes that decode
-  strictly as UTF-8 → utf-8; else bytes that decode strictly as CP932 → cp932; else E-REQ-001.
-  (Strict decoding is decisive here: CP932 text of any length is almost never valid UTF-8, and
-  binary data is neither; control characters other than tab/CR/LF refuse the file too.)
+- CSV encoding is detected, never guessed silently, by strict decoding in a fixed order:
+  1. a UTF-8 BOM → "utf-8-sig" (the rest must be valid UTF-8);
+  2. bytes that decode strictly as UTF-8 → "utf-8";
+  3. bytes that decode strictly as EUC-JP → refused (E-REQ-001): a CP932 table never does, since
+     the CP932 bytes of its required header 連番 (98 41 94 D4) are invalid EUC-JP;
+  4. bytes that decode strictly as CP932 → "cp932";
+  5. otherwise E-REQ-001. Control characters other than tab/CR/LF also refuse the file (binary).
+  Strict decoding is decisive: CP932 kanji and kana lead bytes (0x81–0x9F) are UTF-8 continuation
+  bytes, so a CP932 file holding 連番 is never valid UTF-8; and UTF-8 is tried first.
 - xlsx: the first sheet, opened from memory after its own zip directory and expanded sizes were
-  checked under the container limits; a date cell is that date, a number cell in a key column
-  is read as its digits (Excel drops leading zeros: a short key is 90, never padded).
-- The header: any order; an unknown or repeated column refuses the file; 連番 is required.
-- Each row becomes a SearchCondition or a RowError (90) naming the field and why — never its value.
+  checked under the container limits; a date cell is that date; a number cell is read as its
+  digits (Excel drops leading zeros: a short key is 90, never padded).
+- The header: any order; names trimmed; an unknown or repeated column refuses the whole file;
+  連番 is required.
+- Each row becomes a SearchCondition or a RowError (90) naming the field and why, never the value.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, Iterator
@@ -27,75 +34,169 @@ from bulktool.messages import BulkError
 from bulktool.model import TARGET_FUHYO, TARGET_JUMIN, TARGETS, RowError, SearchCondition
 
 COLUMNS = ("連番", "対象", "個人番号", "住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所")
-KEY_COLUMNS = ("個人番号", "住民票コード")
+REQUIRED_COLUMNS = ("連番",)
 SEX = {"男": "1", "女": "2", "1": "1", "2": "2"}
+EXTRA_CELLS_FIELD = "（見出しのない列）"
+NO_KEY_FIELD = "検索キー"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_NESTED = (".zip", ".xlsx", ".xlsm", ".xls", ".7z", ".rar", ".gz", ".cab", ".bin", ".jar")
+_RATIO_FLOOR = 1 << 20  # the ratio test applies to entries expanding past 1 MiB
+_CSV_ERRORS = (("unexpected end of data", "引用符（\"）が閉じられていません"),
+               ("expected after", "引用符の後に区切り文字がありません"),
+               ("field larger than field limit", "項目が長すぎます"),
+               ("new-line character seen in unquoted field", "引用符の外に改行文字があります"))
 
 
 @dataclass
 class ConditionTable:
+    """A whole table read: header as given (trimmed), the detected encoding ("utf-8",
+    "utf-8-sig", "cp932" or "xlsx"), one item per data row in input order, and the row count."""
+
     header: list[str]
     encoding: str
     items: list[SearchCondition | RowError]
+    rows: int = 0
 
-    @property
-    def rows(self) -> int:
-        return len(self.items)
+    def __post_init__(self) -> None:
+        self.rows = len(self.items)
 
 
+@dataclass
+class ConditionStream:
+    """The streaming form (iter_conditions): header and encoding are known at once; `items`
+    yields rows lazily. E-REQ-006 (too many rows) and E-REQ-007 (no data row) are raised from
+    the iteration, so a consumer must not act on the items before the iteration has ended."""
+
+    header: list[str]
+    encoding: str
+    items: Iterator[SearchCondition | RowError]
+
+    def __iter__(self) -> Iterator[SearchCondition | RowError]:
+        return self.items
+
+
+class _Number(str):
+    """The text of an xlsx number cell (so a short key can say its leading zeros were lost)."""
+
+    __slots__ = ()
+
+
+class _Invalid(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+
+
+# --- encoding ---------------------------------------------------------------------------
 def detect_encoding(data: bytes) -> tuple[str, str]:
-    """(encoding, text) of a CSV, or E-REQ-001."""
+    """(encoding, text) of a CSV by the rule in the module docstring, or BulkError E-REQ-001."""
     if data.startswith(b"\xef\xbb\xbf"):
-        enc, body = "utf-8-sig", data[3:]
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BulkError("E-REQ-001") from None
+        encoding, text = "utf-8-sig", _strict(data[3:], "utf-8")
     else:
-        for enc in ("utf-8", "cp932"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise BulkError("E-REQ-001")
-    if _CONTROL.search(text):
+        encoding, text = "utf-8", _strict(data, "utf-8")
+        if text is None:
+            if _strict(data, "euc_jp") is not None:
+                raise BulkError("E-REQ-001")
+            encoding, text = "cp932", _strict(data, "cp932")
+    if text is None or _CONTROL.search(text):
         raise BulkError("E-REQ-001")
-    return enc, text
+    return encoding, text
 
 
-def _check_header(header: list[str]) -> list[str]:
-    names = [h.strip().lstrip("\ufeff") for h in header]
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+# --- header -----------------------------------------------------------------------------
+def check_header(cells: Iterable[object]) -> list[str]:
+    """The header's column names (trimmed, BOM stripped, trailing empty cells dropped), or a
+    refusal of the whole file: E-REQ-002 (none), E-REQ-003 (unknown), E-REQ-004 (repeated),
+    E-REQ-005 (連番 missing)."""
+    names = ["" if c is None else str(c).replace("\ufeff", "").strip() for c in cells]
     while names and names[-1] == "":
         names.pop()
     if not names:
         raise BulkError("E-REQ-002")
-    seen = set()
-    for n in names:
-        if n not in COLUMNS:
-            raise BulkError("E-REQ-003", column=n or "（空）")
-        if n in seen:
-            raise BulkError("E-REQ-004", column=n)
-        seen.add(n)
-    if "連番" not in seen:
-        raise BulkError("E-REQ-005", column="連番")
+    seen: set[str] = set()
+    for name in names:
+        if name not in COLUMNS:
+            raise BulkError("E-REQ-003", column=name or "（空欄）")
+        if name in seen:
+            raise BulkError("E-REQ-004", column=name)
+        seen.add(name)
+    for name in REQUIRED_COLUMNS:
+        if name not in seen:
+            raise BulkError("E-REQ-005", column=name)
     return names
 
 
+# --- CSV --------------------------------------------------------------------------------
 def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line number of the record, cells) per CSV record."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
     try:
         for row in reader:
-            yield reader.line_num, row
+            yield start, row
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise BulkError("E-REQ-009", line=reader.line_num, detail=str(exc)[:80]) from None
+        detail = next((ja for en, ja in _CSV_ERRORS if en in str(exc)), "CSV として読めません")
+        raise BulkError("E-REQ-009", line=start, detail=detail) from None
 
 
-def _cell(value) -> str | date:
+# --- xlsx -------------------------------------------------------------------------------
+def _xlsx_fail(detail: str) -> BulkError:
+    return BulkError("E-REQ-008", detail=detail)
+
+
+def check_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Check an .xlsx's own zip before openpyxl sees it (openpyxl has no limits of its own):
+    entry count, declared and actual expanded size, expansion ratio, encrypted or nested
+    entries. Raises BulkError E-REQ-008 naming the problem (never any cell content)."""
+    if data.startswith(_OLE_MAGIC):
+        raise _xlsx_fail("パスワード付きのファイルか .xls 形式です。パスワードを外し .xlsx 形式で保存してください")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise _xlsx_fail("xlsx（ZIP）として読めません") from None
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        if len(infos) > limits.max_entries:
+            raise _xlsx_fail(f"ファイル内の項目数が上限 {limits.max_entries} を超えています")
+        if sum(i.file_size for i in infos) > limits.max_expanded_bytes:
+            raise _xlsx_fail(f"展開後の大きさが上限 {limits.max_expanded_bytes} バイトを超えています")
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise _xlsx_fail("暗号化された項目があります")
+            if info.filename.lower().endswith(_NESTED):
+                raise _xlsx_fail("埋め込みファイルやマクロ（入れ子の書庫）を含む表は受け付けられません")
+            if info.file_size > _RATIO_FLOOR and info.file_size > max(info.compress_size, 1) * limits.max_ratio:
+                raise _xlsx_fail("圧縮率が異常です（圧縮爆弾の疑い）")
+        budget = limits.max_expanded_bytes
+        try:
+            for info in infos:  # count what really expands: declared sizes may lie
+                read = 0
+                with zf.open(info) as fh:
+                    while chunk := fh.read(1 << 20):
+                        read += len(chunk)
+                        if read > budget:
+                            raise _xlsx_fail(f"展開後の大きさが上限 {limits.max_expanded_bytes} バイトを超えています")
+                        if read > _RATIO_FLOOR and read > max(info.compress_size, 1) * limits.max_ratio:
+                            raise _xlsx_fail("圧縮率が異常です（圧縮爆弾の疑い）")
+                budget -= read
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
+            raise _xlsx_fail("ファイルが壊れています") from None
+
+
+def _cell(value: object) -> str | date:
     """An xlsx cell as text (numbers as their digits) or a date."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -103,56 +204,46 @@ def _cell(value) -> str | date:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        return str(value)
+        return _Number(value)
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        return _Number(int(value)) if value.is_integer() else _Number(repr(value))
     return str(value)
 
 
-def _check_xlsx(data: bytes, limits: Limits) -> None:
-    """The xlsx's own zip directory and expanded sizes, under the container limits (counted)."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError):
-        raise BulkError("E-REQ-008", detail="xlsx として読めません") from None
-    with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
-        if len(infos) > limits.max_entries:
-            raise BulkError("E-REQ-008", detail=f"項目数が上限 {limits.max_entries} を超えています")
-        budget = limits.max_expanded_bytes
-        for info in infos:
-            if info.flag_bits & 0x1:
-                raise BulkError("E-REQ-008", detail="暗号化された xlsx は読めません")
-            if info.filename.lower().endswith((".zip", ".xlsx", ".bin", ".7z")):
-                raise BulkError("E-CON-006", entry=info.filename)
-            with zf.open(info) as fh:
-                read = 0
-                while chunk := fh.read(1 << 20):
-                    read += len(chunk)
-                    if read > budget:
-                        raise BulkError("E-CON-009", limit=limits.max_expanded_bytes)
-                    if read > (1 << 20) and read > max(info.compress_size, 1) * limits.max_ratio:
-                        raise BulkError("E-CON-010", entry=info.filename)
-            budget -= read
-
-
 def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list]]:
-    _check_xlsx(data, limits)
-    from openpyxl import load_workbook
+    check_xlsx(data, limits)
+    from openpyxl import load_workbook  # defusedxml is installed: openpyxl parses through it
 
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken file
-        raise BulkError("E-REQ-008", detail=type(exc).__name__) from None
+        raise _xlsx_fail(f"Excel ファイルとして開けません（{type(exc).__name__}）") from None
     try:
+        if not wb.worksheets:
+            raise _xlsx_fail("シートがありません")
         ws = wb.worksheets[0]
-        for n, row in enumerate(ws.iter_rows(values_only=True), 1):
+        ws.reset_dimensions()  # never trust the sheet's own <dimension>: it may hide rows
+        it = ws.iter_rows(values_only=True)
+        n = 0
+        while True:
+            try:
+                row = next(it, None)
+            except BulkError:
+                raise
+            except Exception as exc:  # a malformed or hostile sheet XML, found while streaming
+                raise _xlsx_fail(f"シートを読めません（{type(exc).__name__}）") from None
+            if row is None:
+                return
+            n += 1
             yield n, [_cell(v) for v in row]
     finally:
         wb.close()
 
 
-def read_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ConditionTable:
+# --- rows -------------------------------------------------------------------------------
+def iter_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ConditionStream:
+    """Open a 検索条件 table (.csv or .xlsx, by the name's extension) and validate its header at
+    once; the rows follow lazily (see ConditionStream). File-level refusals are BulkError."""
     low = table_name.lower()
     if low.endswith(".xlsx"):
         encoding, rows = "xlsx", _xlsx_rows(data, limits)
@@ -160,126 +251,147 @@ def read_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LI
         encoding, text = detect_encoding(data)
         rows = _csv_rows(text)
     else:
-        raise BulkError("E-CON-005", count=0)
+        raise BulkError("E-REQ-010")
     first = next(rows, None)
     if first is None:
         raise BulkError("E-REQ-002")
-    header = _check_header([c if isinstance(c, str) else str(c) for c in first[1]])
-    items = list(parse_rows(header, rows, limits))
-    while items and _blank(items[-1]):
-        items.pop()
-    if not items:
+    header = check_header(first[1])
+    return ConditionStream(header, encoding, _nonempty(parse_rows(header, rows, limits)))
+
+
+def read_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ConditionTable:
+    """Read a whole 検索条件 table: header, detected encoding, one SearchCondition or RowError
+    per data row, in input order. Raises BulkError for file-level refusals (E-REQ-001…010)."""
+    stream = iter_conditions(table_name, data, limits=limits)
+    return ConditionTable(stream.header, stream.encoding, list(stream.items))
+
+
+def _nonempty(items: Iterator[SearchCondition | RowError]) -> Iterator[SearchCondition | RowError]:
+    empty = True
+    for item in items:
+        empty = False
+        yield item
+    if empty:
         raise BulkError("E-REQ-007")
-    return ConditionTable(header, encoding, items)
 
 
-def _blank(item) -> bool:
-    return isinstance(item, RowError) and item.field == "（空行）"
+def _is_blank(v: object) -> bool:
+    return v == "" or v is None or (isinstance(v, str) and not v.strip())
 
 
-def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limits) -> Iterator[SearchCondition | RowError]:
+def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limits = DEFAULT_LIMITS
+               ) -> Iterator[SearchCondition | RowError]:
+    """Validate data rows (line, cells) against a checked header. Empty rows at the end are
+    dropped; an empty row between data rows is answered 90 (so output rows stay aligned with the
+    department's lines). More than limits.max_rows data rows → BulkError E-REQ-006."""
     seen: set[str] = set()
     width = len(header)
-    pending_blank: list[RowError] = []
+    pending_blank: list[int] = []
     n = 0
     for line, raw in rows:
-        values = list(raw[:width]) + [""] * (width - len(raw))
-        extra = [v for v in raw[width:] if v not in ("", None)]
-        if all(v in ("", None) for v in values) and not extra:
-            pending_blank.append(RowError(0, line, None, "（空行）", "空の行です"))
+        if all(_is_blank(v) for v in raw):
+            pending_blank.append(line)
             continue
-        # blank lines inside the table are rows too (answered 90); trailing ones are dropped
-        for b in pending_blank:
+        for blank_line in pending_blank:
             n += 1
-            yield RowError(n, b.line, None, "連番", "空の行です")
+            yield RowError(n, blank_line, None, "連番", "空の行です")
         pending_blank.clear()
         n += 1
         if n > limits.max_rows:
             raise BulkError("E-REQ-006", limit=limits.max_rows)
-        cells = dict(zip(header, values))
-        if extra:
-            yield RowError(n, line, _text(cells.get("連番", "")) or None, "（行全体）", "見出しより列が多い行です")
+        cells = dict(zip(header, raw))
+        if len(raw) > width and not all(_is_blank(v) for v in raw[width:]):
+            yield RowError(n, line, _text(cells.get("連番")) or None, EXTRA_CELLS_FIELD, "見出しより列が多い行です")
             continue
         yield parse_row(n, line, cells, seen)
 
 
-def _text(v) -> str:
-    return v.isoformat() if isinstance(v, date) else str(v).strip()
-
-
-def _is_kana(value: str) -> bool:
-    f = getattr(normalize, "is_kana", None)
-    if f is not None:
-        return f(value)
-    return all(("\u3041" <= ch <= "\u309f") or ("\u30a0" <= ch <= "\u30ff") or ("\uff66" <= ch <= "\uff9f")
-               or ch in " \u3000" for ch in value)
+def _text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, date):
+        return v.isoformat()
+    return v.strip() if isinstance(v, str) else str(v).strip()
 
 
 def parse_row(n: int, line: int, cells: dict, seen: set[str]) -> SearchCondition | RowError:
-    renban = _text(cells.get("連番", ""))
+    """One data row (column → cell) → SearchCondition, or RowError naming the first rule broken.
+    `seen` collects 連番 across the file (a repeated 連番 makes its later rows 90)."""
+    renban = _text(cells.get("連番"))
+    try:
+        if not renban:
+            raise _Invalid("連番", "連番がありません")
+        if renban in seen:
+            raise _Invalid("連番", "連番が重複しています")
+        seen.add(renban)
+        return _condition(n, line, renban, cells)
+    except _Invalid as bad:
+        return RowError(n, line, renban or None, bad.field, bad.reason)
 
-    def err(field: str, reason: str) -> RowError:
-        return RowError(n, line, renban or None, field, reason)
 
-    if not renban:
-        return err("連番", "連番がありません")
-    if renban in seen:
-        return err("連番", "連番が重複しています")
-    seen.add(renban)
-    target = _text(cells.get("対象", "")) or TARGET_JUMIN
+def _key(cells: dict, column: str, length: int, valid) -> str | None:
+    raw = cells.get(column)
+    text = _text(raw)
+    if not text:
+        return None
+    value = normalize.digits(text)
+    if not (value.isascii() and value.isdigit()):
+        raise _Invalid(column, "数字以外の文字があります")
+    if len(value) != length:
+        if isinstance(raw, _Number) and len(value) < length:
+            raise _Invalid(column, "桁数不正（Excel の数値セルで先頭の0が落ちています。文字列として入力してください）")
+        raise _Invalid(column, f"桁数不正（{length}桁で指定してください）")
+    if not valid(value):
+        raise _Invalid(column, "チェックデジット不正")
+    return value
+
+
+def _is_kana(value: str) -> bool:
+    return normalize.is_kana(value)
+
+
+def _condition(n: int, line: int, renban: str, cells: dict) -> SearchCondition:
+    target = _text(cells.get("対象")) or TARGET_JUMIN
     if target not in TARGETS:
-        return err("対象", "本人確認情報 または 附票 を指定してください")
-    kojin = code = None
-    raw = _text(cells.get("個人番号", ""))
-    if raw:
-        kojin = normalize.digits(raw)
-        if len(kojin) != 12 or not kojin.isascii() or not kojin.isdigit():
-            return err("個人番号", "12 桁の数字ではありません")
-        if not valid_kojin_bango(kojin):
-            return err("個人番号", "チェックデジットが不正です")
-    raw = _text(cells.get("住民票コード", ""))
-    if raw:
-        code = normalize.digits(raw)
-        if len(code) != 11 or not code.isascii() or not code.isdigit():
-            return err("住民票コード", "11 桁の数字ではありません")
-        if not valid_jumin_code(code):
-            return err("住民票コード", "チェックデジットが不正です")
-    name = _text(cells.get("氏名", "")) or None
-    kana = _text(cells.get("氏名かな", "")) or None
+        raise _Invalid("対象", "「本人確認情報」または「附票」を指定してください")
+    kojin = _key(cells, "個人番号", 12, valid_kojin_bango)
+    code = _key(cells, "住民票コード", 11, valid_jumin_code)
+    name = _text(cells.get("氏名")) or None
+    kana = _text(cells.get("氏名かな")) or None
     if kana and not _is_kana(kana):
-        return err("氏名かな", "ひらがな・カタカナ以外の文字があります")
+        raise _Invalid("氏名かな", "ひらがな・カタカナ以外の文字があります")
     birth = None
-    raw_birth = cells.get("生年月日", "")
+    raw_birth = cells.get("生年月日")
     if isinstance(raw_birth, date):
         birth = raw_birth
     elif _text(raw_birth):
         try:
             birth = normalize.parse_date(_text(raw_birth))
         except normalize.DateError as exc:
-            return err("生年月日", str(exc) or "日付として読めません")
+            raise _Invalid("生年月日", str(exc) or "日付として読めません") from None
     sex = None
-    raw = _text(cells.get("性別", ""))
-    if raw:
-        sex = SEX.get(normalize.digits(raw) if raw.isdigit() else raw)
+    raw_sex = _text(cells.get("性別"))
+    if raw_sex:
+        sex = SEX.get(normalize.digits(raw_sex))
         if sex is None:
-            return err("性別", "男・女・1・2 のいずれかを指定してください")
-    address = _text(cells.get("住所", "")) or None
+            raise _Invalid("性別", "男・女・1・2 のいずれかを指定してください")
+    address = _text(cells.get("住所")) or None
     four = bool((name or kana) and birth and address)
     if target == TARGET_FUHYO:
         if not code and not four:
             if kojin:
-                return err("個人番号", "附票の照会に個人番号は使えません（住民票コードまたは4情報を指定してください）")
-            return _missing_key(err, name or kana, birth, address)
-        kojin = None  # 個人番号 is not a key for 附票
+                raise _Invalid("個人番号", "附票の照会に個人番号は使えません（住民票コードまたは4情報を指定してください）")
+            _missing_key(name or kana, birth, address)
+        kojin = None  # 個人番号 is not a key for 附票: ignored when another key is given
     elif not (kojin or code or four):
-        return _missing_key(err, name or kana, birth, address)
+        _missing_key(name or kana, birth, address)
     return SearchCondition(n, line, renban, target, kojin, code, name, kana, birth, sex, address)
 
 
-def _missing_key(err, name, birth, address) -> RowError:
+def _missing_key(name: object, birth: object, address: object) -> None:
     if name and birth and not address:
-        return err("住所", "氏名と生年月日だけでは照会できません（4情報の照会には住所が必要です）")
+        raise _Invalid("住所", "氏名と生年月日だけでは照会できません。4情報の照会には住所が必要です")
     if name or birth or address:
-        missing = [f for f, v in (("氏名または氏名かな", name), ("生年月日", birth), ("住所", address)) if not v]
-        return err(missing[0], "4情報の照会に必要な項目がありません")
-    return err("検索キー", "個人番号、住民票コード、または4情報（氏名・生年月日・住所）を指定してください")
+        missing = next(f for f, v in (("氏名", name), ("生年月日", birth), ("住所", address)) if not v)
+        raise _Invalid(missing, "4情報（氏名または氏名かな・生年月日・住所）の照会に必要な項目がありません")
+    raise _Invalid(NO_KEY_FIELD, "個人番号、住民票コード、または4情報（氏名・生年月日・住所）を指定してください")

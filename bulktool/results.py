@@ -1,18 +1,27 @@
-"""Writing the 照会結果 table (SPEC §5) to bytes: pure, no I/O.
+"""Writing the 照会結果 table (SPEC §5) to bytes: pure, no I/O (docs/formats.md「照会結果.csv」).
 
 Columns: 連番, 処理結果コード, 処理結果, 該当件数, the department's permitted fields in the law's
-order, 外字フラグ (always). One row per input row, in input order. UTF-8 with BOM by default;
-CP932 on request, where a character CP932 cannot hold becomes 〓 and the row's 外字フラグ is set.
-Python's cp932 codec maps 〜 (U+301C) and − (U+2212) to other code points on a round trip; they
-are encoded as the CP932 bytes of ～ and － deliberately (the standard Windows mapping), which is
-what a department's Excel shows. A cell that begins with =, +, -, @, tab or CR gets a leading '
-(OWASP CSV injection), so a spreadsheet never runs it. CRLF line ends.
+order (model.JUMIN_FIELDS), 外字フラグ (always). One row per input row, in input order.
+
+- 該当件数 follows the status, not the caller: 1 for 00/10, the candidates for 30, 0 for 20,
+  empty for 90. Data cells are filled only for 00/10, and only with what the record carries
+  (a 附票 record has no 異動事由/異動年月日, so those cells stay empty).
+- Encoding: "utf-8" → UTF-8 with BOM; "cp932" → CP932. In CP932 a character the code page cannot
+  hold (𠮷, IVS selectors, …) becomes 〓, is counted in gaiji_substitutions and sets the row's
+  外字フラグ. The JIS/Microsoft look-alikes are mapped to the CP932 character Windows shows for
+  them and are not substitutions: 〜 U+301C → ～ U+FF5E, − U+2212 → － U+FF0D, ‖ → ∥, ¢ £ ¬ →
+  ￠ ￡ ￢, — U+2014 → ― U+2015. (Python's cp932 codec already encodes the first five so; decoding
+  gives back the full-width forms: the department sees ～ and －, the same bytes Excel writes.)
+- Formula injection (OWASP "CSV Injection"): a cell beginning with =, +, -, @, tab or CR gets a
+  leading ' so that a spreadsheet shows it as text and never runs it.
+- CRLF line ends, minimal quoting (csv.QUOTE_MINIMAL).
 """
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Iterable, Sequence
 
 from bulktool.model import JUMIN_FIELDS, MatchResult, Status
@@ -20,13 +29,21 @@ from bulktool.model import JUMIN_FIELDS, MatchResult, Status
 RESULT_COLUMNS_FIXED = ("連番", "処理結果コード", "処理結果", "該当件数")
 GAIJI_COLUMN = "外字フラグ"
 GETA = "〓"
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_CP932_FIX = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "cp932": "cp932",
+             "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "ms932": "cp932"}
+_CP932_MAP = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
                             "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015"})
+_PROVIDED = (Status.HIT, Status.HIT_REMOVED)
+_FLUSH_ROWS = 10_000
 
 
 @dataclass
 class ResultTable:
+    """照会結果.csv as bytes, with what the manifest and the summary need: rows, counts per
+    処理結果コード (every code present, 0 when none), CP932 substitutions, and the 連番 of the 20
+    rows (candidates for a 全国サーバ inquiry)."""
+
     data: bytes
     rows: int
     counts: dict[str, int]
@@ -38,16 +55,18 @@ class ResultTable:
 
 
 def columns_for(fields: Sequence[str]) -> list[str]:
+    """The result header for a department permitted `fields` (unknown names are ignored)."""
     return [*RESULT_COLUMNS_FIXED, *(f for f in JUMIN_FIELDS if f in fields), GAIJI_COLUMN]
 
 
 def neutralise(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA) else cell
+    """A leading ' for a cell a spreadsheet would read as a formula."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
 def to_cp932(cell: str) -> tuple[str, int]:
-    """The cell made CP932-safe: characters CP932 cannot hold become 〓; returns the count."""
-    cell = cell.translate(_CP932_FIX)
+    """The cell made CP932-safe (see the module docstring) and how many characters became 〓."""
+    cell = cell.translate(_CP932_MAP)
     try:
         cell.encode("cp932")
         return cell, 0
@@ -63,13 +82,39 @@ def to_cp932(cell: str) -> tuple[str, int]:
         return "".join(out), n
 
 
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _count(r: MatchResult) -> str:
+    if r.status in _PROVIDED:
+        return "1"
+    if r.status is Status.NOT_FOUND:
+        return "0"
+    if r.status is Status.MULTIPLE:
+        return "" if r.count is None else str(r.count)
+    return ""
+
+
 def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], encoding: str = "utf-8") -> ResultTable:
+    """照会結果.csv for `results` (in input order), with the permitted `fields` only.
+    encoding: "utf-8" (written with a BOM) or "cp932"; anything else is a ValueError."""
+    codec = ENCODINGS.get(encoding.lower())
+    if codec is None:
+        raise ValueError(f"unsupported result encoding {encoding!r}")
+    cp932 = codec == "cp932"
     cols = columns_for(fields)
     data_cols = cols[len(RESULT_COLUMNS_FIXED):-1]
-    cp932 = encoding.lower() in ("cp932", "shift_jis", "sjis")
+    out = io.BytesIO()
+    if not cp932:
+        out.write(b"\xef\xbb\xbf")
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(cols)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(cols)
     counts = {s.value: 0 for s in Status}
     not_found: list[str] = []
     rows = subs = 0
@@ -78,21 +123,21 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
         counts[r.status.value] += 1
         if r.status is Status.NOT_FOUND:
             not_found.append(r.renban)
-        provided = r.status in (Status.HIT, Status.HIT_REMOVED)
-        count = "" if r.count is None else str(r.count)
-        cells = [r.renban, r.status.value, r.message, count]
-        cells += [r.record.get(c, "") if provided else "" for c in data_cols]
+        provided = r.status in _PROVIDED
+        cells = [r.renban or "", r.status.value, r.message or r.status.label, _count(r)]
+        cells += [_text(r.record.get(c)) for c in data_cols] if provided else [""] * len(data_cols)
         gaiji = provided and r.gaiji
         if cp932:
-            fixed = []
-            for c in cells:
-                c, n = to_cp932(c)
-                subs += n
-                gaiji = gaiji or bool(n)
-                fixed.append(c)
-            cells = fixed
+            for i, c in enumerate(cells):
+                cells[i], n = to_cp932(c)
+                if n:
+                    subs += n
+                    gaiji = True
         cells.append("1" if gaiji else "")
-        w.writerow([neutralise(c) for c in cells])
-    text = buf.getvalue()
-    data = text.encode("cp932") if cp932 else ("\ufeff" + text).encode("utf-8")
-    return ResultTable(data, rows, counts, subs, not_found)
+        writer.writerow([neutralise(c) for c in cells])
+        if rows % _FLUSH_ROWS == 0:
+            out.write(buf.getvalue().encode(codec))
+            buf.seek(0)
+            buf.truncate()
+    out.write(buf.getvalue().encode(codec))
+    return ResultTable(out.getvalue(), rows, counts, subs, not_found)
