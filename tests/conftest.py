@@ -1,12 +1,16 @@
 """Shared fixtures: a CLI runner and a ready workspace with one operator of each role."""
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from bulktool.checkdigit import with_check_digit
 from bulktool.cli import app
 
 PASS = {"admin01": "admin-pass-0001", "op01": "op-pass-00001", "sec01": "sec-pass-0001",
@@ -65,3 +69,116 @@ def cli(tmp_path: Path) -> Cli:
         c.ok("operator", "add", oid, "--name", f"職員{oid}", "--role", role, "--trained-on", "2026-04-01",
              "--new-passphrase-file", c.passfile(oid))
     return c
+
+
+# --- an exchange-ready world: store, department with keys, registered drives -------------
+FIELDS = "住民票コード,氏名,氏名かな,生年月日,性別,住所,個人番号,異動事由,異動年月日"
+
+
+def drive_state(drive: Path) -> dict[str, str]:
+    return {str(p.relative_to(drive)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(drive.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def world(cli, tmp_path):
+    """A workspace with a generated store, department D01 with keys, and two registered drives."""
+    outputs: list[str] = []
+    keys_dir = tmp_path / "dept_keys"
+    (tmp_path / "dept.pass").write_text("dept-key-pass\n")
+    r = cli.raw("keys", "generate", "--name", "d01", "--out", str(keys_dir), "--passphrase-file",
+                str(tmp_path / "dept.pass"))
+    assert r.exit_code == 0, r.output
+    outputs.append(r.output)
+    outputs.append(cli.ok("department", "add", "D01", "--name", "税務課", "--purpose", "P01=住基法別表第五第一号",
+                          "--fields", FIELDS, "--kojin-bango", "--public-key", str(keys_dir / "d01.pub")).output)
+    outputs.append(cli.ok("department", "add", "D02", "--name", "福祉課", "--purpose", "P02=条例第3条",
+                          "--fields", "住民票コード,氏名,住所").output)
+    gen = tmp_path / "gen"
+    outputs.append(cli.ok("store", "generate", "--people", "400", "--seed", "7", "--out", str(gen)).output)
+    drives = []
+    for i in (1, 2, 3):
+        d = tmp_path / f"drive{i}"
+        d.mkdir()
+        dep = "D02" if i == 3 else "D01"
+        outputs.append(cli.ok("media", "register", str(d), "--media-id", f"M00{i}", "--department", dep,
+                              as_="op01").output)
+        drives.append(d)
+    term_pub = tmp_path / "terminal.pub"
+    outputs.append(cli.ok("keys", "export", "--out", str(term_pub), as_="aud01").output)
+    with open(gen / "jumin.csv", encoding="utf-8") as fh:
+        jumin = list(csv.DictReader(fh))
+    return {"gen": gen, "drives": drives, "keys": keys_dir, "term_pub": term_pub, "jumin": jumin,
+            "outputs": outputs, "tmp": tmp_path}
+
+
+def current_people(jumin):
+    """Persons whose latest non-deleted version is not a removal, one row each (latest)."""
+    latest: dict[str, dict] = {}
+    for row in jumin:
+        if row["削除フラグ"] == "1":
+            continue
+        cur = latest.get(row["住民票コード"])
+        if cur is None or int(row["更新順番号"]) > int(cur["更新順番号"]):
+            latest[row["住民票コード"]] = row
+    return [r for r in latest.values() if r["異動事由"] not in ("死亡", "転出", "職権消除", "国外転出")
+            and r["異動年月日"] <= "2026-01-01"]
+
+
+def unique_four(people):
+    seen: dict[tuple, int] = {}
+    for p in people:
+        k = (p["漢字氏名"].replace("　", ""), p["生年月日"])
+        seen[k] = seen.get(k, 0) + 1
+    return [p for p in people if seen[(p["漢字氏名"].replace("　", ""), p["生年月日"])] == 1]
+
+
+def request_table(world) -> tuple[bytes, dict[str, str]]:
+    people = unique_four(current_people(world["jumin"]))
+    a, b, c, d = people[0], people[1], people[2], people[3]
+    missing = with_check_digit("9999999999")
+    rows = [
+        ("1", "", "", a["住民票コード"], "", "", "", "", ""),
+        ("2", "", b["個人番号"], "", "", "", "", "", ""),
+        ("3", "", "", "", c["漢字氏名"], "", c["生年月日"], "", c["住所"]),
+        ("4", "", "", "", d["漢字氏名"], "", d["生年月日"], "", ""),
+        ("5", "", "", missing, "", "", "", "", ""),
+        ("6", "", "12345678901", "", "", "", "", "", ""),
+    ]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["連番", "対象", "個人番号", "住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所"])
+    w.writerows(rows)
+    expected = {"1": "00", "2": "00", "3": "00", "4": "90", "5": "20", "6": "90"}
+    return out.getvalue().encode("utf-8"), expected
+
+
+def read_result(csv_path: Path) -> dict[str, dict]:
+    text = csv_path.read_bytes().decode("utf-8-sig")
+    return {r["連番"]: r for r in csv.DictReader(io.StringIO(text))}
+
+
+
+
+def put_zip_request(cli, world, drive: Path, name: str = "依頼.zip", password: str = "request-password-123") -> Path:
+    """The department's request, made with `bulktool request zip`, placed on the drive."""
+    table, _ = request_table(world)
+    tpath = world["tmp"] / f"table-{drive.name}.csv"
+    tpath.write_bytes(table)
+    pw = world["tmp"] / f"req-{drive.name}.pw"
+    pw.write_text(password + "\n")
+    r = cli.raw("request", "zip", str(tpath), "--out", str(drive / name), "--password-file", str(pw))
+    assert r.exit_code == 0, r.output
+    tpath.unlink()
+    return pw
+
+
+def exchange_ok(cli, drive: Path, pw: Path, *extra: str):
+    r = cli.ok("exchange", str(drive), "--department", "D01", "--purpose", "P01", "--approval", "決裁-100",
+               "--password-file", str(pw), *extra, as_="op01")
+    return r
+
+
+def ledger_rows(cli) -> list[dict]:
+    text = cli.ok("ledger", "export", as_="aud01").stdout
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
