@@ -1,29 +1,47 @@
 """Bulk matching of search conditions against a StoreBackend (SPEC §3, §4, §5).
 
-Streams the conditions in batches: per batch, one lookup per key kind finds every person any
-row of the batch could mean, one more fetches all versions of those persons; then each row is
-decided in memory against the record *in force on the 基準日*:
+    for result in match(items, store, as_of=date(2025, 4, 1), kojin_bango_for_fuhyo=False): ...
 
-- jumin: among a person's rows with 異動年月日 ≤ D and 削除フラグ not set, the highest 更新順番号;
-  fuhyo: the latest 異動年月日 ≤ D. A key (個人番号, 住民票コード) or the 4情報 must hold on that
-  record, not merely on some old version.
-- exactly one person → 00 該当 (10 when the record in force is a 消除); none → 20; more than one
-  → 30 with the number of candidates and no data of any of them.
-- 4情報 = name (漢字 or かな; 旧氏 + given name also matches) + 生年月日 + 住所, 性別 narrowing. A
-  condition without 住所 is never a hit (RowError upstream; refused here again).
+Streaming: the items are taken `batch_size` at a time. Per batch there is one backend lookup
+per key kind and target (個人番号, 住民票コード, 4情報 × 本人確認情報/附票) — never one query
+per row — returning every version of every person the batch could mean; each row is then
+decided in memory. Memory is bounded by one batch and its candidates, whatever the input size.
+Results come out one per item, in input order.
+
+Rules
+- Record in force on the 基準日 D: jumin — among a person's rows with 異動年月日 ≤ D and
+  削除フラグ not set, the highest 更新順番号; fuhyo — the row with the latest 異動年月日 ≤ D.
+  A person with no record in force on D is not found.
+- Key priority: 個人番号 (本人確認情報 only), then 住民票コード, then 4情報. A key must be carried
+  by the record in force: a person found through an old version's 個人番号 is re-checked.
+- 4情報: 生年月日 AND 住所 (address_key; for 附票 also 最終住所漢字, for persons abroad) AND the
+  name — 氏名 (name_key) and/or 氏名かな (kana_key), each given one must agree; 旧氏 + given name
+  also matches — with 性別 narrowing when given. All on the record in force. A condition without
+  a key and without 住所 is never a hit: 90 (it is a RowError upstream already).
+- One person → 00 該当, or 10 該当（消除者） when the record in force is a 消除 (jumin: 異動事由,
+  schema.is_removal; fuhyo: 附票本人確認情報状態区分 2). None → 20 (count 0). More than one →
+  30 with the number of persons and no data of any.
+- 附票 results carry 個人番号 only when kojin_bango_for_fuhyo: taken from the jumin record in
+  force through the 住民票コード, in process memory; the 住所 of a person abroad (住所漢字 empty)
+  is the 最終住所漢字 of the record.
 """
 from __future__ import annotations
 
 from datetime import date
 from itertools import islice
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from bulktool import normalize
 from bulktool.model import TARGET_FUHYO, MatchResult, RowError, SearchCondition, Status
+from bulktool.store.backend import StoreBackend
 from bulktool.store.schema import FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, is_removal
 
+MODE_KOJIN, MODE_CODE, MODE_FOUR = "kojin", "code", "four"
+NO_ADDRESS_REASON = "4情報の照会には住所が必要です（氏名と生年月日だけでは照合しません）"
 
-def in_force_jumin(versions: list[dict], as_of: str) -> dict | None:
+
+def in_force_jumin(versions: Sequence[Mapping], as_of: str) -> Mapping | None:
+    """The jumin record in force on `as_of` (YYYY-MM-DD) among one person's versions."""
     best = None
     for v in versions:
         if v["deleted_flag"] or v["change_date"] > as_of:
@@ -33,7 +51,8 @@ def in_force_jumin(versions: list[dict], as_of: str) -> dict | None:
     return best
 
 
-def in_force_fuhyo(versions: list[dict], as_of: str) -> dict | None:
+def in_force_fuhyo(versions: Sequence[Mapping], as_of: str) -> Mapping | None:
+    """The 附票 record in force on `as_of`: the latest 異動年月日 on or before it."""
     best = None
     for v in versions:
         if v["change_date"] <= as_of and (best is None or v["change_date"] > best["change_date"]):
@@ -42,7 +61,7 @@ def in_force_fuhyo(versions: list[dict], as_of: str) -> dict | None:
 
 
 class _Query:
-    """A condition with its normalised keys (computed once)."""
+    """A condition with its normalised keys, computed once."""
 
     __slots__ = ("cond", "kind", "mode", "name", "kana", "addr", "birth")
 
@@ -54,53 +73,51 @@ class _Query:
         self.addr = normalize.address_key(cond.address) if cond.address else None
         self.birth = cond.birth_date.isoformat() if cond.birth_date else None
         if cond.kojin_bango and self.kind == KIND_JUMIN:
-            self.mode = "kojin"
+            self.mode = MODE_KOJIN
         elif cond.jumin_code:
-            self.mode = "code"
+            self.mode = MODE_CODE
         elif (self.name or self.kana) and self.birth and self.addr:
-            self.mode = "four"
+            self.mode = MODE_FOUR
         else:
-            self.mode = None
+            self.mode = None  # defence in depth: never a hit without 住所 or a key
 
-    def holds(self, rec: dict) -> bool:
-        """Whether the condition holds on a record (the one in force)."""
-        c = self.cond
-        if self.mode == "kojin":
-            return rec["kojin_bango"] == c.kojin_bango
-        if self.mode == "code":
-            return rec["jumin_code"] == c.jumin_code
+    def holds(self, rec: Mapping) -> bool:
+        """Whether the condition holds on `rec`, the record in force."""
+        if self.mode == MODE_KOJIN:
+            return rec["kojin_bango"] == self.cond.kojin_bango
+        if self.mode == MODE_CODE:
+            return rec["jumin_code"] == self.cond.jumin_code
         if rec["birth_date"] != self.birth:
             return False
-        if self.addr != rec["k_addr"] and not (self.kind == KIND_FUHYO and self.addr == rec.get("k_last_addr")):
+        if self.addr != rec["k_addr"] and not (self.kind == KIND_FUHYO and self.addr == rec["k_last_addr"]):
             return False
-        if self.name and self.name not in (rec["k_name"], rec["k_old_name"]):
+        if self.name is not None and self.name != rec["k_name"] and self.name != rec["k_old_name"]:
             return False
-        if self.kana and self.kana not in (rec["k_kana"], rec["k_old_kana"]):
+        if self.kana is not None and self.kana != rec["k_kana"] and self.kana != rec["k_old_kana"]:
             return False
-        if c.sex and rec["sex"] != c.sex:
+        if self.cond.sex and rec["sex"] != self.cond.sex:
             return False
         return True
 
 
-def _record(kind: str, rec: dict, kojin: str | None) -> dict[str, str]:
-    out = {"住民票コード": rec["jumin_code"], "氏名": rec["name"], "氏名かな": rec["name_kana"],
-           "生年月日": rec["birth_date"], "性別": rec["sex"], "住所": rec["address"] or ""}
+def _record(kind: str, rec: Mapping, kojin: str | None) -> dict[str, str]:
+    out = {"住民票コード": rec["jumin_code"], "氏名": rec["name"], "氏名かな": rec["name_kana"] or "",
+           "生年月日": rec["birth_date"], "性別": rec["sex"]}
     if kind == KIND_JUMIN:
-        out.update({"個人番号": rec["kojin_bango"] or "", "異動事由": rec["change_reason"],
+        out.update({"住所": rec["address"], "個人番号": rec["kojin_bango"] or "", "異動事由": rec["change_reason"],
                     "異動年月日": rec["change_date"]})
-    elif kojin is not None:
-        out["個人番号"] = kojin
+    else:
+        out["住所"] = rec["address"] or rec["last_address"] or ""
+        if kojin is not None:
+            out["個人番号"] = kojin
     return out
 
 
-def _no_key_error(item: SearchCondition) -> MatchResult:
-    err = RowError(item.row_no, item.line, item.renban, "住所", "4情報の照会には住所が必要です")
-    return MatchResult(item.row_no, item.renban, Status.INPUT_ERROR, None, err.message)
-
-
-def match(items: Iterable[SearchCondition | RowError], backend, *, as_of: date, kojin_bango_for_fuhyo: bool,
-          batch_size: int = 5000) -> Iterator[MatchResult]:
-    """One MatchResult per item, in input order."""
+def match(items: Iterable[SearchCondition | RowError], backend: StoreBackend, *, as_of: date,
+          kojin_bango_for_fuhyo: bool, batch_size: int = 5000) -> Iterator[MatchResult]:
+    """One MatchResult per item, in input order, streaming `batch_size` items at a time."""
+    if batch_size < 1:
+        raise ValueError("batch_size")
     it = iter(items)
     day = as_of.isoformat()
     while True:
@@ -110,54 +127,78 @@ def match(items: Iterable[SearchCondition | RowError], backend, *, as_of: date, 
         yield from _match_batch(batch, backend, day, kojin_bango_for_fuhyo)
 
 
-def _match_batch(batch: list, backend, day: str, kojin_for_fuhyo: bool) -> list[MatchResult]:
-    queries: list[_Query | None] = [None if isinstance(x, RowError) else _Query(x) for x in batch]
-    live = [q for q in queries if q is not None and q.mode is not None]
-    kojin_codes = backend.codes_by_kojin_bango([q.cond.kojin_bango for q in live if q.mode == "kojin"])
-    four = {kind: backend.codes_by_four(kind, [(q.birth, q.addr) for q in live if q.mode == "four" and q.kind == kind])
-            for kind in (KIND_JUMIN, KIND_FUHYO)}
-    candidates: dict[int, set[str]] = {}
-    wanted = {KIND_JUMIN: set(), KIND_FUHYO: set()}
-    for i, q in enumerate(queries):
-        if q is None or q.mode is None:
+def _lookup(backend: StoreBackend, queries: list[_Query]) -> dict[str, dict[str, list]]:
+    """Every version of every person the batch can mean, per kind, in ≤ 5 backend calls."""
+    def keys(kind: str, mode: str, attr) -> list:
+        return [attr(q) for q in queries if q.kind == kind and q.mode == mode]
+
+    jumin: dict[str, list] = {}
+    fuhyo: dict[str, list] = {}
+    for got in (backend.lookup_jumin_by_kojin_bango(keys(KIND_JUMIN, MODE_KOJIN, lambda q: q.cond.kojin_bango)),
+                backend.lookup_jumin_by_codes(keys(KIND_JUMIN, MODE_CODE, lambda q: q.cond.jumin_code)),
+                backend.lookup_jumin_by_four(keys(KIND_JUMIN, MODE_FOUR, lambda q: (q.birth, q.addr)))):
+        jumin.update(got)
+    for got in (backend.lookup_fuhyo_by_codes(keys(KIND_FUHYO, MODE_CODE, lambda q: q.cond.jumin_code)),
+                backend.lookup_fuhyo_by_four(keys(KIND_FUHYO, MODE_FOUR, lambda q: (q.birth, q.addr)))):
+        fuhyo.update(got)
+    return {KIND_JUMIN: jumin, KIND_FUHYO: fuhyo}
+
+
+def _index(kind: str, versions: dict[str, list], day: str) -> tuple[dict, dict]:
+    """Records in force on `day` indexed by 住民票コード, 個人番号 and (birth date, address key)."""
+    pick = in_force_jumin if kind == KIND_JUMIN else in_force_fuhyo
+    by_code: dict[str, Mapping] = {}
+    by_key: dict[object, list[Mapping]] = {}
+    for code, vers in versions.items():
+        rec = pick(vers, day)
+        if rec is None:
             continue
-        if q.mode == "kojin":
-            codes = kojin_codes.get(q.cond.kojin_bango, set())
-        elif q.mode == "code":
-            codes = {q.cond.jumin_code}
+        by_code[code] = rec
+        if kind == KIND_JUMIN and rec["kojin_bango"]:
+            by_key.setdefault(rec["kojin_bango"], []).append(rec)
+        by_key.setdefault((rec["birth_date"], rec["k_addr"]), []).append(rec)
+        if kind == KIND_FUHYO and rec["k_last_addr"] and rec["k_last_addr"] != rec["k_addr"]:
+            by_key.setdefault((rec["birth_date"], rec["k_last_addr"]), []).append(rec)
+    return by_code, by_key
+
+
+def _match_batch(batch: list, backend: StoreBackend, day: str, kojin_for_fuhyo: bool) -> list[MatchResult]:
+    queries = [None if isinstance(x, RowError) else _Query(x) for x in batch]
+    live = [q for q in queries if q is not None and q.mode is not None]
+    versions = _lookup(backend, live)
+    index = {kind: _index(kind, versions[kind], day) for kind in (KIND_JUMIN, KIND_FUHYO)}
+    hits: list[list[Mapping] | None] = []
+    fuhyo_codes: set[str] = set()
+    for q in queries:
+        if q is None or q.mode is None:
+            hits.append(None)
+            continue
+        by_code, by_key = index[q.kind]
+        if q.mode == MODE_CODE:
+            rec = by_code.get(q.cond.jumin_code)
+            cands = [rec] if rec is not None else []
+        elif q.mode == MODE_KOJIN:
+            cands = by_key.get(q.cond.kojin_bango, [])
         else:
-            codes = four[q.kind].get((q.birth, q.addr), set())
-        candidates[i] = codes
-        wanted[q.kind] |= codes
-    versions = {kind: backend.versions(kind, codes) if codes else {} for kind, codes in wanted.items()}
-    in_force = {KIND_JUMIN: {c: in_force_jumin(v, day) for c, v in versions[KIND_JUMIN].items()},
-                KIND_FUHYO: {c: in_force_fuhyo(v, day) for c, v in versions[KIND_FUHYO].items()}}
-    hits: dict[int, list[dict]] = {}
-    fuhyo_hit_codes: set[str] = set()
-    for i, codes in candidates.items():
-        q = queries[i]
-        recs = [r for r in (in_force[q.kind].get(c) for c in codes) if r is not None and q.holds(r)]
-        hits[i] = recs
+            cands = by_key.get((q.birth, q.addr), [])
+        recs = [r for r in cands if q.holds(r)]
+        hits.append(recs)
         if q.kind == KIND_FUHYO and len(recs) == 1:
-            fuhyo_hit_codes.add(recs[0]["jumin_code"])
+            fuhyo_codes.add(recs[0]["jumin_code"])
     kojin_of: dict[str, str] = {}
-    if kojin_for_fuhyo and fuhyo_hit_codes:
-        # 個人番号 for a 附票 answer: from the jumin record in force, in process memory only.
-        for code, vers in backend.versions(KIND_JUMIN, fuhyo_hit_codes).items():
+    if kojin_for_fuhyo and fuhyo_codes:
+        for code, vers in backend.lookup_jumin_by_codes(fuhyo_codes).items():
             rec = in_force_jumin(vers, day)
             if rec is not None and rec["kojin_bango"]:
                 kojin_of[code] = rec["kojin_bango"]
     out: list[MatchResult] = []
-    for i, item in enumerate(batch):
+    for item, q, recs in zip(batch, queries, hits):
         if isinstance(item, RowError):
             out.append(MatchResult(item.row_no, item.renban or "", Status.INPUT_ERROR, None, item.message))
-            continue
-        q = queries[i]
-        if q.mode is None:
-            out.append(_no_key_error(item))
-            continue
-        recs = hits[i]
-        if not recs:
+        elif recs is None:
+            err = RowError(item.row_no, item.line, item.renban, "住所", NO_ADDRESS_REASON)
+            out.append(MatchResult(item.row_no, item.renban, Status.INPUT_ERROR, None, err.message))
+        elif not recs:
             out.append(MatchResult(item.row_no, item.renban, Status.NOT_FOUND, 0, Status.NOT_FOUND.label))
         elif len(recs) > 1:
             out.append(MatchResult(item.row_no, item.renban, Status.MULTIPLE, len(recs), Status.MULTIPLE.label))

@@ -1,43 +1,99 @@
-"""The seam between matching and a database: SQLite (embedded default) today, PostgreSQL later.
+"""The seam between the tool and the database holding the prefectural store.
 
-A backend stores rows already validated and keyed by store/load.py, and answers batch lookups
-with *all versions* of the persons concerned; deciding which version is in force on the 基準日
-is matching's job (pure Python, the same for every backend).
+SQLite (store/sqlite.py) is the embedded default; a PostgreSQL backend will implement the same
+protocol. All SQL stays inside the backends; nothing above this seam writes SQL.
 
-Rows are dicts with the English column names of store/schema.py plus the precomputed keys
-`k_name`, `k_kana`, `k_old_name`, `k_old_kana`, `k_addr` (and `k_last_addr` for fuhyo).
+What a backend stores
+  * the two store files (SPEC §2), one table each, every column of store/schema.py under its
+    English name, plus the match keys computed at load time by store/load.py (KEY_COLUMNS);
+  * the provision record (SPEC §6b).
+
+What a backend does NOT decide
+  Which version of a person is in force on the 基準日, whether a condition holds, and what the
+  answer is: that is bulktool.matching, pure Python, identical for every backend. The lookups
+  therefore return *every version* of each person that some row of the store links to the key
+  asked for; matching picks the record in force and re-checks the condition on it.
+
+Rows come back as read-only mappings (column name → value): `sqlite3.Row` here, a dict from
+psycopg's dict_row in PostgreSQL. Dates are `YYYY-MM-DD` text; flags and counts are integers.
 """
 from __future__ import annotations
 
-from typing import Iterable, Protocol, Sequence
+from datetime import date
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from bulktool.store.schema import COLUMNS, KIND_FUHYO, KIND_JUMIN
+
+Row = Mapping[str, Any]
+Versions = dict[str, list[Row]]  # 住民票コード → every row of that person in one table
+
+# Match keys computed once at load time (store/load.py) and stored beside the columns:
+#   k_name      name_key(漢字氏名)                 k_kana      kana_key(ふりがな)
+#   k_old_name  name_key(旧氏 + given name)        k_old_kana  kana_key(旧氏ふりがな + given kana)
+#   k_addr      address_key(住所 / 住所漢字)        k_last_addr address_key(最終住所漢字) (fuhyo)
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    KIND_JUMIN: ("k_name", "k_kana", "k_old_name", "k_old_kana", "k_addr"),
+    KIND_FUHYO: ("k_name", "k_kana", "k_old_name", "k_old_kana", "k_addr", "k_last_addr"),
+}
+
+# Primary key of each table: loading is idempotent on it (SPEC §2).
+PRIMARY_KEYS: dict[str, tuple[str, str]] = {
+    KIND_JUMIN: ("jumin_code", "update_seq"),
+    KIND_FUHYO: ("jumin_code", "change_date"),
+}
+
+# The provision record (SPEC §6b); the dicts given to record_provisions and returned by
+# provisions_for carry these keys.
+PROVISION_KEYS = ("jumin_code", "provided_on", "entry", "department", "purpose", "fields", "use")
+
+
+def load_columns(kind: str) -> tuple[str, ...]:
+    """Column order of the tuples given to `load_batch`: schema columns, then match keys."""
+    return tuple(en for _, en in COLUMNS[kind]) + KEY_COLUMNS[kind]
 
 
 class StoreBackend(Protocol):
-    def insert_rows(self, kind: str, rows: Sequence[tuple]) -> int:
-        """Insert rows (tuples in `columns(kind)` order) in the open load transaction; rows whose
-        key is already stored are skipped (versions are immutable). Returns rows inserted."""
+    """What matching, loading, stats and the exchange need from a store."""
 
-    def columns(self, kind: str) -> tuple[str, ...]: ...
+    # --- loading: one transaction per `store load` command -----------------------------
+    def begin_load(self, kind: str) -> None:
+        """Open the load transaction for `kind` (fast settings; may drop secondary indexes of
+        an empty table, to rebuild them in commit_load)."""
 
-    def begin_load(self) -> None: ...
+    def load_batch(self, kind: str, rows: Sequence[tuple]) -> int:
+        """Insert validated rows (tuples in `load_columns(kind)` order) inside the open load
+        transaction. A row whose primary key is already stored is skipped: stored versions are
+        immutable (docs/store.md). Returns the number of rows inserted."""
 
-    def commit_load(self) -> None: ...
+    def commit_load(self) -> None:
+        """Commit, rebuild any dropped index, and return to the safe settings."""
 
-    def rollback_load(self) -> None: ...
+    def rollback_load(self) -> None:
+        """Undo everything since begin_load (nothing of the command is kept)."""
 
-    def codes_by_kojin_bango(self, numbers: Iterable[str]) -> dict[str, set[str]]:
-        """個人番号 → 住民票コード of every jumin row carrying it."""
+    # --- batch lookups: every version of each person linked to a key ------------------
+    def lookup_jumin_by_codes(self, codes: Iterable[str]) -> Versions: ...
 
-    def codes_by_four(self, kind: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
-        """(birth date, address key) → 住民票コード of every row of `kind` carrying them."""
+    def lookup_jumin_by_kojin_bango(self, numbers: Iterable[str]) -> Versions:
+        """Persons having a jumin row (any version) that carries one of the 個人番号."""
 
-    def versions(self, kind: str, codes: Iterable[str]) -> dict[str, list[dict]]:
-        """住民票コード → all its rows of `kind` (every version)."""
+    def lookup_jumin_by_four(self, keys: Iterable[tuple[str, str]]) -> Versions:
+        """Persons having a jumin row with (birth date, address key) among `keys`."""
 
-    def record_provisions(self, rows: Iterable[dict]) -> int: ...
+    def lookup_fuhyo_by_codes(self, codes: Iterable[str]) -> Versions: ...
 
-    def provisions_for(self, jumin_code: str) -> list[dict]: ...
+    def lookup_fuhyo_by_four(self, keys: Iterable[tuple[str, str]]) -> Versions:
+        """Persons having a fuhyo row with (birth date, key of 住所漢字 or 最終住所漢字)."""
 
-    def stats(self, today: str) -> dict: ...
+    # --- provision record (SPEC §6b) ----------------------------------------------------
+    def record_provisions(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Append provision records (dicts with PROVISION_KEYS) in one transaction."""
+
+    def provisions_for(self, jumin_code: str, since: date | str | None = None) -> list[dict]:
+        """The provision records of one person, oldest first, provided on or after `since`."""
+
+    # --- statistics and lifetime -----------------------------------------------------------
+    def stats(self, today: date | str) -> dict[str, int]:
+        """Counts only (docs/store.md names them); never personal data."""
 
     def close(self) -> None: ...

@@ -1,64 +1,85 @@
-"""The SQLite store backend (embedded default). Temp tables and sorts stay in memory
-(`PRAGMA temp_store=MEMORY`), so no plaintext personal data reaches a temp file."""
+"""The SQLite store backend (embedded default); see store/backend.py for the contract.
+
+Plaintext stays in the store file (mode 0600) and in memory: `PRAGMA temp_store=MEMORY` is set on
+every connection, so SQLite's temp tables, sorts and index builds never spill to a temp file,
+and batch lookups pass their keys as one JSON parameter (json_each), not through a temp table.
+
+Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of SPEC §2),
+`provisions` (SPEC §6b). Secondary indexes serve the batch lookups; when a load starts on an
+empty table they are dropped and rebuilt after the load (one sort instead of 10M random inserts).
+"""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+from datetime import date
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, REMOVAL_REASONS
+from bulktool.store.backend import KEY_COLUMNS, PRIMARY_KEYS, PROVISION_KEYS, Versions, load_columns
+from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, KINDS, REMOVAL_REASONS
 
-KEY_COLUMNS = {KIND_JUMIN: ("k_name", "k_kana", "k_old_name", "k_old_kana", "k_addr"),
-               KIND_FUHYO: ("k_name", "k_kana", "k_old_name", "k_old_kana", "k_addr", "k_last_addr")}
-INT_COLUMNS = {"name_gaiji_count", "address_gaiji_count", "retention_flag", "gaiji_flag", "deleted_flag",
-               "update_seq", "name_gaiji_seq", "address_gaiji_seq", "old_name_gaiji_count", "old_name_gaiji_seq",
-               "last_address_gaiji_count"}
-PRIMARY = {KIND_JUMIN: ("jumin_code", "update_seq"), KIND_FUHYO: ("jumin_code", "change_date")}
-_BATCH = 900  # parameters per IN (...) query
+INT_COLUMNS = frozenset({
+    "name_gaiji_count", "address_gaiji_count", "retention_flag", "gaiji_flag", "deleted_flag", "update_seq",
+    "name_gaiji_seq", "address_gaiji_seq", "old_name_gaiji_count", "old_name_gaiji_seq", "last_address_gaiji_count"})
 
+# name → DDL of the secondary indexes per table
+INDEXES: dict[str, dict[str, str]] = {
+    KIND_JUMIN: {
+        "jumin_kojin": "ON jumin(kojin_bango) WHERE kojin_bango IS NOT NULL",
+        "jumin_four": "ON jumin(birth_date, k_addr)",
+    },
+    KIND_FUHYO: {
+        "fuhyo_four": "ON fuhyo(birth_date, k_addr)",
+        "fuhyo_four_last": "ON fuhyo(birth_date, k_last_addr) WHERE k_last_addr IS NOT NULL",
+    },
+}
 
-def all_columns(kind: str) -> tuple[str, ...]:
-    return tuple(en for _, en in COLUMNS[kind]) + KEY_COLUMNS[kind]
-
-
-def _ddl(kind: str) -> str:
-    cols = ", ".join(f"{c} {'INTEGER' if c in INT_COLUMNS else 'TEXT'}" for c in all_columns(kind))
-    return f"CREATE TABLE IF NOT EXISTS {kind} ({cols}, PRIMARY KEY ({', '.join(PRIMARY[kind])})) WITHOUT ROWID"
-
-
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS jumin_kojin ON jumin(kojin_bango) WHERE kojin_bango IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS jumin_four ON jumin(birth_date, k_addr)",
-    "CREATE INDEX IF NOT EXISTS fuhyo_four ON fuhyo(birth_date, k_addr)",
-    "CREATE INDEX IF NOT EXISTS fuhyo_four_last ON fuhyo(birth_date, k_last_addr)",
-)
-_PROVISIONS = """CREATE TABLE IF NOT EXISTS provisions (
+_PROVISIONS_DDL = """
+CREATE TABLE IF NOT EXISTS provisions (
   jumin_code TEXT NOT NULL, provided_on TEXT NOT NULL, entry INTEGER NOT NULL, department TEXT NOT NULL,
   purpose TEXT NOT NULL, fields TEXT NOT NULL, use TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS provisions_code ON provisions(jumin_code);"""
+CREATE INDEX IF NOT EXISTS provisions_code ON provisions(jumin_code, provided_on);
+"""
+
+
+def _table_ddl(kind: str) -> str:
+    cols = ", ".join(f"{c} {'INTEGER' if c in INT_COLUMNS else 'TEXT'}" for c in load_columns(kind))
+    return f"CREATE TABLE IF NOT EXISTS {kind} ({cols}, PRIMARY KEY ({', '.join(PRIMARY_KEYS[kind])}))"
+
+
+def _iso(day: date | str) -> str:
+    return day.isoformat() if isinstance(day, date) else str(day)
 
 
 class SqliteStore:
+    """The prefectural store in one SQLite file. Use `create` once, then `open`."""
+
     def __init__(self, path: Path, db: sqlite3.Connection) -> None:
         self.path = path
         self.db = db
-        db.execute("PRAGMA temp_store=MEMORY")
+        self._load_kind: str | None = None
+        self._rebuild: list[str] = []
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA temp_store=MEMORY")  # no plaintext temp files, ever
         db.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
-        db.execute("PRAGMA mmap_size=1073741824")
+        db.execute("PRAGMA foreign_keys=OFF")
 
     @classmethod
     def create(cls, path: Path | str) -> "SqliteStore":
+        """Create the store file (mode 0600) with its tables and indexes."""
         path = Path(path)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
+        os.chmod(path, 0o600)
         store = cls.open(path)
-        store.db.execute("PRAGMA journal_mode=WAL")
-        for kind in (KIND_JUMIN, KIND_FUHYO):
-            store.db.execute(_ddl(kind))
-        for sql in _INDEXES:
-            store.db.execute(sql)
-        store.db.executescript(_PROVISIONS)
+        with store.db:
+            for kind in KINDS:
+                store.db.execute(_table_ddl(kind))
+                for name, ddl in INDEXES[kind].items():
+                    store.db.execute(f"CREATE INDEX IF NOT EXISTS {name} {ddl}")
+            store.db.executescript(_PROVISIONS_DDL)
         return store
 
     @classmethod
@@ -70,109 +91,143 @@ class SqliteStore:
     def close(self) -> None:
         self.db.close()
 
-    # --- loading ---
-    def columns(self, kind: str) -> tuple[str, ...]:
-        return all_columns(kind)
-
-    def begin_load(self) -> None:
-        self.db.execute("PRAGMA synchronous=OFF")
+    # --- loading ----------------------------------------------------------------------
+    def begin_load(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(kind)
+        self.db.execute("PRAGMA synchronous=OFF")  # the file is fsync'ed once after the commit
         self.db.execute("BEGIN IMMEDIATE")
+        self._load_kind = kind
+        self._rebuild = []
+        if self.db.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {kind})").fetchone()[0]:
+            for name in INDEXES[kind]:
+                self.db.execute(f"DROP INDEX IF EXISTS {name}")
+                self._rebuild.append(name)
+
+    def load_batch(self, kind: str, rows: Sequence[tuple]) -> int:
+        if kind != self._load_kind:
+            raise RuntimeError("load_batch outside begin_load for this kind")
+        before = self.db.total_changes
+        marks = ",".join("?" * len(load_columns(kind)))
+        self.db.executemany(f"INSERT OR IGNORE INTO {kind} VALUES ({marks})", rows)
+        return self.db.total_changes - before
 
     def commit_load(self) -> None:
-        self.db.execute("COMMIT")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("ANALYZE")
+        kind = self._load_kind
+        try:
+            for name in self._rebuild:
+                self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} {INDEXES[kind][name]}")
+            self.db.execute("COMMIT")
+        finally:
+            self._load_kind = None
+            self._rebuild = []
+            self.db.execute("PRAGMA synchronous=FULL")
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.db.execute("PRAGMA optimize")
 
     def rollback_load(self) -> None:
         if self.db.in_transaction:
-            self.db.execute("ROLLBACK")
+            self.db.execute("ROLLBACK")  # also restores any index dropped in begin_load
+        self._load_kind = None
+        self._rebuild = []
         self.db.execute("PRAGMA synchronous=FULL")
 
-    def insert_rows(self, kind: str, rows: Sequence[tuple]) -> int:
-        before = self.db.total_changes
-        cols = all_columns(kind)
-        self.db.executemany(f"INSERT OR IGNORE INTO {kind} VALUES ({','.join('?' * len(cols))})", rows)
-        return self.db.total_changes - before
-
-    # --- lookups (batch; the caller chunks nothing) ---
-    def _in_chunks(self, sql: str, values: list) -> list[tuple]:
-        out: list[tuple] = []
-        for i in range(0, len(values), _BATCH):
-            chunk = values[i:i + _BATCH]
-            out.extend(self.db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall())
-        return out
-
-    def codes_by_kojin_bango(self, numbers: Iterable[str]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for num, code in self._in_chunks("SELECT kojin_bango, jumin_code FROM jumin WHERE kojin_bango IN ({marks})",
-                                         sorted(set(numbers))):
-            out.setdefault(num, set()).add(code)
-        return out
-
-    def codes_by_four(self, kind: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
-        keys = sorted(set(keys))
-        out: dict[tuple[str, str], set[str]] = {}
-        if not keys:
+    # --- batch lookups ------------------------------------------------------------------
+    def _versions(self, kind: str, where: str, param: list) -> Versions:
+        out: Versions = {}
+        if not param:
             return out
-        db = self.db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS q_four (birth_date TEXT, k_addr TEXT)")
-        db.execute("DELETE FROM q_four")
-        db.executemany("INSERT INTO q_four VALUES (?, ?)", keys)
-        addr_cols = ("k_addr", "k_last_addr") if kind == KIND_FUHYO else ("k_addr",)
-        for col in addr_cols:
-            sql = (f"SELECT q.birth_date, q.k_addr, t.jumin_code FROM q_four q JOIN {kind} t "
-                   f"ON t.birth_date = q.birth_date AND t.{col} = q.k_addr")
-            for b, a, code in db.execute(sql):
-                out.setdefault((b, a), set()).add(code)
-        db.execute("DELETE FROM q_four")
+        sql = f"SELECT * FROM {kind} WHERE jumin_code IN ({where})"
+        for row in self.db.execute(sql, (json.dumps(param, ensure_ascii=False),)):
+            out.setdefault(row["jumin_code"], []).append(row)
         return out
 
-    def versions(self, kind: str, codes: Iterable[str]) -> dict[str, list[dict]]:
-        cols = all_columns(kind)
-        out: dict[str, list[dict]] = {}
-        for row in self._in_chunks(f"SELECT * FROM {kind} WHERE jumin_code IN ({{marks}})", sorted(set(codes))):
-            rec = dict(zip(cols, row))
-            out.setdefault(rec["jumin_code"], []).append(rec)
-        return out
+    def lookup_jumin_by_codes(self, codes: Iterable[str]) -> Versions:
+        return self._versions(KIND_JUMIN, "SELECT value FROM json_each(?)", sorted(set(codes)))
 
-    # --- provision record (SPEC §6b) ---
-    def record_provisions(self, rows: Iterable[dict]) -> int:
-        data = [(r["jumin_code"], r["provided_on"], r["entry"], r["department"], r["purpose"], r["fields"], r["use"])
-                for r in rows]
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.executemany("INSERT INTO provisions VALUES (?,?,?,?,?,?,?)", data)
+    def lookup_jumin_by_kojin_bango(self, numbers: Iterable[str]) -> Versions:
+        return self._versions(KIND_JUMIN, "SELECT j.jumin_code FROM json_each(?) q JOIN jumin j "
+                                          "ON j.kojin_bango = q.value", sorted(set(numbers)))
+
+    def _four(self, kind: str, keys: Iterable[tuple[str, str]]) -> Versions:
+        sub = (f"SELECT t.jumin_code FROM json_each(?) q JOIN {kind} t "
+               f"ON t.birth_date = q.value->>0 AND t.k_addr = q.value->>1")
+        if kind == KIND_FUHYO:
+            sub += (" UNION SELECT t.jumin_code FROM json_each(?1) q JOIN fuhyo t "
+                    "ON t.birth_date = q.value->>0 AND t.k_last_addr = q.value->>1")
+        return self._versions(kind, sub, sorted(set(keys)))
+
+    def lookup_jumin_by_four(self, keys: Iterable[tuple[str, str]]) -> Versions:
+        return self._four(KIND_JUMIN, keys)
+
+    def lookup_fuhyo_by_codes(self, codes: Iterable[str]) -> Versions:
+        return self._versions(KIND_FUHYO, "SELECT value FROM json_each(?)", sorted(set(codes)))
+
+    def lookup_fuhyo_by_four(self, keys: Iterable[tuple[str, str]]) -> Versions:
+        return self._four(KIND_FUHYO, keys)
+
+    # --- provision record (SPEC §6b) ----------------------------------------------------
+    def record_provisions(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        data = [tuple(r[k] for k in PROVISION_KEYS) for r in rows]
+        if data:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.executemany(f"INSERT INTO provisions VALUES ({','.join('?' * len(PROVISION_KEYS))})", data)
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
         return len(data)
 
-    def provisions_for(self, jumin_code: str) -> list[dict]:
-        keys = ("jumin_code", "provided_on", "entry", "department", "purpose", "fields", "use")
-        rows = self.db.execute("SELECT * FROM provisions WHERE jumin_code = ? ORDER BY provided_on, entry",
-                               (jumin_code,)).fetchall()
-        return [dict(zip(keys, r)) for r in rows]
+    def provisions_for(self, jumin_code: str, since: date | str | None = None) -> list[dict]:
+        sql = f"SELECT {', '.join(PROVISION_KEYS)} FROM provisions WHERE jumin_code = ?"
+        params: list = [jumin_code]
+        if since is not None:
+            sql += " AND provided_on >= ?"
+            params.append(_iso(since))
+        rows = self.db.execute(sql + " ORDER BY provided_on, entry, rowid", params).fetchall()
+        return [dict(r) for r in rows]
 
-    # --- statistics (no personal data) ---
-    def stats(self, today: str) -> dict:
+    # --- statistics (counts only) ---------------------------------------------------------
+    def stats(self, today: date | str) -> dict[str, int]:
+        day = _iso(today)
         db = self.db
-        removal = ",".join(f"'{r}'" for r in sorted(REMOVAL_REASONS))
+        removal = " OR ".join(["change_reason IN (SELECT value FROM json_each(?2))", "change_reason LIKE '%消除'"])
+        j = db.execute(
+            f"""WITH inforce AS (
+                  SELECT change_reason, gaiji_flag, ROW_NUMBER() OVER (
+                    PARTITION BY jumin_code ORDER BY update_seq DESC) AS rn
+                  FROM jumin WHERE deleted_flag = 0 AND change_date <= ?1)
+                SELECT count(*), coalesce(sum({removal}), 0), coalesce(sum(gaiji_flag = 1), 0)
+                FROM inforce WHERE rn = 1""", (day, json.dumps(sorted(REMOVAL_REASONS), ensure_ascii=False))).fetchone()
         j_rows, j_people, j_deleted = db.execute(
-            "SELECT count(*), count(DISTINCT jumin_code), coalesce(sum(deleted_flag), 0) FROM jumin").fetchone()
-        cur, removed, gaiji = db.execute(
-            f"""SELECT count(*), coalesce(sum(change_reason IN ({removal}) OR change_reason LIKE '%消除'), 0),
-                       coalesce(sum(gaiji_flag), 0)
-                FROM (SELECT change_reason, gaiji_flag, ROW_NUMBER() OVER (PARTITION BY jumin_code
-                      ORDER BY update_seq DESC) AS rn FROM jumin WHERE deleted_flag = 0 AND change_date <= ?)
-                WHERE rn = 1""", (today,)).fetchone()
+            "SELECT count(*), count(DISTINCT jumin_code), coalesce(sum(deleted_flag = 1), 0) FROM jumin").fetchone()
+        f = db.execute(
+            """WITH inforce AS (
+                 SELECT fuhyo_status, address, gaiji_flag, ROW_NUMBER() OVER (
+                   PARTITION BY jumin_code ORDER BY change_date DESC) AS rn
+                 FROM fuhyo WHERE change_date <= ?1)
+               SELECT count(*), coalesce(sum(fuhyo_status = ?2), 0),
+                      coalesce(sum(fuhyo_status <> ?2 AND coalesce(address, '') = ''), 0),
+                      coalesce(sum(gaiji_flag = 1), 0)
+               FROM inforce WHERE rn = 1""", (day, FUHYO_STATUS_REMOVED)).fetchone()
         f_rows, f_people = db.execute("SELECT count(*), count(DISTINCT jumin_code) FROM fuhyo").fetchone()
-        f_cur, f_removed, f_abroad = db.execute(
-            f"""SELECT count(*), coalesce(sum(fuhyo_status = '{FUHYO_STATUS_REMOVED}'), 0),
-                       coalesce(sum(coalesce(address, '') = '' OR address = '国外'), 0)
-                FROM (SELECT fuhyo_status, address, ROW_NUMBER() OVER (PARTITION BY jumin_code
-                      ORDER BY change_date DESC) AS rn FROM fuhyo WHERE change_date <= ?) WHERE rn = 1""",
-            (today,)).fetchone()
         (provisions,) = db.execute("SELECT count(*) FROM provisions").fetchone()
+        in_force, removed, gaiji = j
+        f_in_force, f_removed, f_abroad, f_gaiji = f
         return {
-            "jumin_rows": j_rows, "jumin_people": j_people, "jumin_current": cur - removed,
-            "jumin_removed": removed, "jumin_historic": j_rows - cur, "jumin_deleted_rows": j_deleted,
-            "jumin_gaiji": gaiji, "fuhyo_rows": f_rows, "fuhyo_people": f_people, "fuhyo_current": f_cur - f_removed,
-            "fuhyo_removed": f_removed, "fuhyo_abroad": f_abroad, "provisions": provisions,
+            "jumin_rows": j_rows, "jumin_people": j_people,
+            "jumin_current": in_force - removed, "jumin_removed": removed,
+            "jumin_historic": j_rows - in_force, "jumin_deleted_rows": j_deleted, "jumin_gaiji": gaiji,
+            "fuhyo_rows": f_rows, "fuhyo_people": f_people,
+            "fuhyo_current": f_in_force - f_removed, "fuhyo_removed": f_removed,
+            "fuhyo_historic": f_rows - f_in_force, "fuhyo_abroad": f_abroad, "fuhyo_gaiji": f_gaiji,
+            "provisions": provisions,
         }
+
+
+__all__ = ["SqliteStore", "INDEXES", "INT_COLUMNS", "COLUMNS", "KEY_COLUMNS"]
