@@ -28,6 +28,9 @@ from bulktool.messages import BulkError
 PUBLIC_FORMAT = "bulktool-public-key/1"
 PRIVATE_FORMAT = "bulktool-private-key/1"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+# A key file names its scrypt parameters; only these are accepted (a hostile file must not make
+# us allocate gigabytes, nor weaken the KDF below today's default).
+ACCEPTED_SCRYPT = {(2**15, 8, 1), (2**16, 8, 1), (2**17, 8, 1)}
 
 
 def _raw_pub(key) -> bytes:
@@ -65,19 +68,27 @@ class KeyPair:
         return PublicKeys(self.name, self.ed25519.public_key(), self.x25519.public_key())
 
 
+def _check_key_name(name: str) -> str:
+    if not name or len(name) > 200 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name) or name != name.strip():
+        raise BulkError("E-KEY-005")
+    return name
+
+
 def generate(name: str) -> KeyPair:
-    return KeyPair(name, Ed25519PrivateKey.generate(), X25519PrivateKey.generate())
+    """A new key pair (Ed25519 for signing, X25519 for sealed exchange) from the OS's CSPRNG."""
+    return KeyPair(_check_key_name(name), Ed25519PrivateKey.generate(), X25519PrivateKey.generate())
 
 
 def format_public(pub: PublicKeys) -> bytes:
-    lines = [PUBLIC_FORMAT, f"name: {pub.name}",
+    """The .pub file (docs/keys.md): five UTF-8 lines, LF line ends."""
+    lines = [PUBLIC_FORMAT, f"name: {_check_key_name(pub.name)}",
              f"ed25519: {base64.b64encode(_raw_pub(pub.ed25519)).decode()}",
              f"x25519: {base64.b64encode(_raw_pub(pub.x25519)).decode()}",
              f"fingerprint: {pub.fingerprint}"]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _fields(data: bytes, fmt: str, what: str) -> dict[str, str]:
+def _fields(data: bytes, fmt: str, what: str, allowed: tuple[str, ...]) -> dict[str, str]:
     try:
         lines = data.decode("utf-8-sig").splitlines()
     except UnicodeDecodeError:
@@ -88,21 +99,30 @@ def _fields(data: bytes, fmt: str, what: str) -> dict[str, str]:
     for line in lines[1:]:
         if line.strip():
             k, sep, v = line.partition(":")
-            if not sep:
+            k = k.strip()
+            if not sep or k not in allowed or k in out:
                 raise BulkError("E-KEY-001", file=what, detail="行の形式が不正です")
-            out[k.strip()] = v.strip()
+            out[k] = v.strip()
     return out
 
 
+def _normal_fp(text: str | None) -> str:
+    return "".join((text or "").split()).lower()
+
+
 def read_public(data: bytes) -> PublicKeys:
-    f = _fields(data, PUBLIC_FORMAT, "公開鍵")
+    """Parse a .pub file; the fingerprint line must match the keys (spaces and case aside).
+    E-KEY-001 on any problem."""
+    if len(data) > 4096:
+        raise BulkError("E-KEY-001", file="公開鍵", detail="大きすぎます")
+    f = _fields(data, PUBLIC_FORMAT, "公開鍵", ("name", "ed25519", "x25519", "fingerprint"))
     try:
         ed = base64.b64decode(f["ed25519"], validate=True)
         x = base64.b64decode(f["x25519"], validate=True)
-        pub = PublicKeys(f.get("name", ""), Ed25519PublicKey.from_public_bytes(ed), X25519PublicKey.from_public_bytes(x))
+        pub = PublicKeys(f["name"], Ed25519PublicKey.from_public_bytes(ed), X25519PublicKey.from_public_bytes(x))
     except (KeyError, ValueError):
         raise BulkError("E-KEY-001", file="公開鍵", detail="鍵の値が不正です") from None
-    if f.get("fingerprint") != pub.fingerprint:
+    if _normal_fp(f.get("fingerprint")) != _normal_fp(pub.fingerprint):
         raise BulkError("E-KEY-001", file="公開鍵", detail="フィンガープリントが鍵と一致しません")
     return pub
 
@@ -114,18 +134,47 @@ def keypair_to_bytes(kp: KeyPair) -> bytes:
 
 
 def keypair_from_bytes(data: bytes) -> KeyPair:
-    n = int.from_bytes(data[:2], "big")
-    name, rest = data[2:2 + n].decode("utf-8"), data[2 + n:]
-    if len(rest) != 64:
-        raise BulkError("E-KEY-003", detail="鍵の長さが不正です")
-    return KeyPair(name, Ed25519PrivateKey.from_private_bytes(rest[:32]), X25519PrivateKey.from_private_bytes(rest[32:]))
+    """Inverse of keypair_to_bytes; E-KEY-003 on a malformed blob."""
+    try:
+        n = int.from_bytes(data[:2], "big")
+        name, rest = data[2:2 + n].decode("utf-8"), data[2 + n:]
+        if len(data) < 2 + n or len(rest) != 64:
+            raise ValueError
+        return KeyPair(name, Ed25519PrivateKey.from_private_bytes(rest[:32]),
+                       X25519PrivateKey.from_private_bytes(rest[32:]))
+    except (ValueError, UnicodeDecodeError):
+        raise BulkError("E-KEY-003", detail="鍵の形式が不正です") from None
 
 
 def derive_key(passphrase: bytes, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> bytes:
+    """The slow KDF: scrypt (n=2**15, r=8, p=1 by default; about 32 MiB and 0.1 s) → 32 bytes."""
+    if (n, r, p) not in ACCEPTED_SCRYPT or len(salt) < 16:
+        raise ValueError("scrypt parameters outside the accepted set")
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase)
 
 
+def encrypt_with_key(kek: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM under a 32-byte key: nonce (12, random) ‖ ciphertext ‖ tag (16)."""
+    if len(kek) != 32:
+        raise ValueError("a 32-byte key is required")
+    nonce = os.urandom(12)
+    return nonce + AESGCM(kek).encrypt(nonce, plaintext, aad)
+
+
+def decrypt_with_key(kek: bytes, blob: bytes, aad: bytes) -> bytes:
+    """Inverse of encrypt_with_key; E-KEY-002 when the key, the AAD or the blob is wrong."""
+    if len(kek) != 32 or len(blob) < 12 + 16:
+        raise BulkError("E-KEY-002")
+    try:
+        return AESGCM(kek).decrypt(blob[:12], blob[12:], aad)
+    except InvalidTag:
+        raise BulkError("E-KEY-002") from None
+
+
 def seal_private(kp: KeyPair, passphrase: bytes) -> bytes:
+    """The department's .key file: the key pair under scrypt(passphrase) + AES-256-GCM."""
+    if not passphrase:
+        raise BulkError("E-KEY-006")
     salt, nonce = os.urandom(16), os.urandom(12)
     box = AESGCM(derive_key(passphrase, salt)).encrypt(nonce, keypair_to_bytes(kp), PRIVATE_FORMAT.encode())
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
@@ -136,13 +185,27 @@ def seal_private(kp: KeyPair, passphrase: bytes) -> bytes:
 
 
 def open_private(data: bytes, passphrase: bytes) -> KeyPair:
-    f = _fields(data, PRIVATE_FORMAT, "秘密鍵")
+    """Parse and decrypt a .key file. E-KEY-002 on a wrong passphrase or a changed box,
+    E-KEY-001 when the file is not a key file at all."""
+    if len(data) > 4096:
+        raise BulkError("E-KEY-001", file="秘密鍵", detail="大きすぎます")
+    f = _fields(data, PRIVATE_FORMAT, "秘密鍵", ("name", "kdf", "salt", "nonce", "box", "fingerprint"))
     try:
-        params = dict(item.split("=") for item in f["kdf"].split()[1:])
-        key = derive_key(passphrase, base64.b64decode(f["salt"]), int(params["n"]), int(params["r"]), int(params["p"]))
-        plain = AESGCM(key).decrypt(base64.b64decode(f["nonce"]), base64.b64decode(f["box"]), PRIVATE_FORMAT.encode())
-    except InvalidTag:
-        raise BulkError("E-KEY-002") from None
-    except (KeyError, ValueError):
+        kdf = f["kdf"].split()
+        if kdf[0] != "scrypt":
+            raise ValueError
+        params = dict(item.split("=", 1) for item in kdf[1:])
+        salt = base64.b64decode(f["salt"], validate=True)
+        nonce = base64.b64decode(f["nonce"], validate=True)
+        box = base64.b64decode(f["box"], validate=True)
+        key = derive_key(passphrase, salt, int(params["n"]), int(params["r"]), int(params["p"]))
+    except (KeyError, ValueError, IndexError):
         raise BulkError("E-KEY-001", file="秘密鍵", detail="形式が不正です") from None
-    return keypair_from_bytes(plain)
+    try:
+        plain = AESGCM(key).decrypt(nonce, box, PRIVATE_FORMAT.encode())
+        kp = keypair_from_bytes(plain)
+    except (InvalidTag, ValueError, BulkError):
+        raise BulkError("E-KEY-002") from None
+    if _normal_fp(f.get("fingerprint")) != _normal_fp(kp.public.fingerprint):
+        raise BulkError("E-KEY-002")
+    return kp

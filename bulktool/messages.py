@@ -64,6 +64,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-MED-016": (1, "管理簿 {entry} 番の照会結果の保管コピーはありません（受領確認済みまたは保管期間経過）。"),
     "E-MED-017": (1, "照会ファイル {name} が媒体上にありません。"),
     # --- containers (E-CON) ---
+    "E-CON-018": (1, "ZIP の項目 {entry} の暗号化が AES-256 ではありません（AES-128/192）。7-Zip で「暗号化方式: AES-256」を選ぶか、bulktool request zip で作り直してください。"),
+    "E-CON-019": (2, "ZIP のパスワードが空です。パスワードを指定してください。"),
     "E-CON-001": (1, "照会ファイルの形式を判別できません（.zip または .bte を使ってください）。"),
     "E-CON-002": (1, "ZIP の項目 {entry} が ZipCrypto で暗号化されています。ZipCrypto は安全ではありません。7-Zip で「暗号化方式: AES-256」を選ぶか、bulktool request zip で作り直してください。"),
     "E-CON-003": (1, "ZIP の項目 {entry} が暗号化されていません。7-Zip で「暗号化方式: AES-256」を選ぶか、bulktool request zip で作り直してください。"),
@@ -99,6 +101,8 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-STO-004": (1, "{file} を UTF-8 として読めません（{line} 行目）。"),
     "E-STO-005": (4, "{file} を読めません（{detail}）。"),
     # --- keys (E-KEY) ---
+    "E-KEY-005": (2, "鍵の名前が不正です（空、200 文字超、前後の空白または制御文字）。"),
+    "E-KEY-006": (2, "秘密鍵のパスフレーズが空です。パスフレーズを指定してください。"),
     "E-KEY-001": (1, "鍵ファイル {file} を読めません（{detail}）。"),
     "E-KEY-002": (1, "鍵のパスフレーズが違うか、鍵ファイルが壊れています。"),
     "E-KEY-003": (3, "端末の鍵を読めません（{detail}）。"),
@@ -112,6 +116,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     # --- operation log (E-LOG) ---
     "E-LOG-001": (1, "{before} より前は削除できません。操作履歴の保存期間（{years} 年）内です（削除できるのは {limit} 以前）。"),
     # --- result verification, department side (E-RES) ---
+    "E-RES-003": (3, "照会結果を開けません（パスワードまたは鍵が違うか、ファイルが改ざん・破損しています）: {reason}"),
     "E-RES-001": (3, "照会結果の検証に失敗しました: {reason}"),
     "E-RES-002": (1, "出力先 {path} は既に存在します。上書きしません。"),
     # --- exchange (E-EXC) ---

@@ -64,7 +64,8 @@ def pack_files(files: list[tuple[str, bytes]]) -> bytes:
     return b"".join(parts)
 
 
-def unpack_files(plain: bytes, limits: Limits) -> list[tuple[str, bytes]]:
+def unpack_files(plain: bytes | bytearray, limits: Limits) -> list[tuple[str, bytes]]:
+    plain = memoryview(plain)
     try:
         (count,) = struct.unpack_from(">H", plain, 0)
         if count > limits.max_entries:
@@ -72,13 +73,13 @@ def unpack_files(plain: bytes, limits: Limits) -> list[tuple[str, bytes]]:
         pos, files = 2, []
         for _ in range(count):
             (nlen,) = struct.unpack_from(">H", plain, pos)
-            name = plain[pos + 2:pos + 2 + nlen].decode("utf-8")
+            name = bytes(plain[pos + 2:pos + 2 + nlen]).decode("utf-8")
             pos += 2 + nlen
             (dlen,) = struct.unpack_from(">Q", plain, pos)
             pos += 8
             if pos + dlen > len(plain):
                 raise ValueError
-            files.append((name, plain[pos:pos + dlen]))
+            files.append((name, bytes(plain[pos:pos + dlen])))
             pos += dlen
         if pos != len(plain):
             raise ValueError
@@ -104,15 +105,24 @@ def seal(files: list[tuple[str, bytes]], *, recipient: X25519PublicKey, sender: 
 
 def open_sealed(data: bytes, *, recipient: X25519PrivateKey, sender: Ed25519PublicKey | None,
                 limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, bytes]]:
-    """The files sealed in `data`. `sender` is the key the envelope must be signed with; None
-    accepts any sender's valid signature (only for callers that check the sender otherwise)."""
-    if len(data) < HEADER_LEN + TAG + SIG_LEN or data[:4] != MAGIC:
+    """The named files sealed in `data`, in their order.
+
+    `sender` is the Ed25519 key the envelope must be signed with. None skips the sender check
+    (the signature is still verified against the key in the header, which proves integrity but
+    not who sealed it): only for a caller that says so explicitly, e.g. `bulktool decrypt`
+    without `--terminal-key`. The signature is checked before anything is decrypted.
+    Errors: E-CON-013 corrupt/truncated/tampered, E-CON-014 bad signature or other sender,
+    E-CON-015 not for this recipient, E-CON-016 unknown version, E-CON-008/009 limits."""
+    if len(data) < 5 or data[:4] != MAGIC:
         raise BulkError("E-CON-013")
     if data[4] != VERSION:
         raise BulkError("E-CON-016", version=data[4])
+    if len(data) < HEADER_LEN + TAG + SIG_LEN:
+        raise BulkError("E-CON-013")
     if len(data) - HEADER_LEN - SIG_LEN > limits.max_expanded_bytes + (limits.max_expanded_bytes // CHUNK + 1) * TAG:
         raise BulkError("E-CON-009", limit=limits.max_expanded_bytes)
-    header, body, signature = data[:HEADER_LEN], data[:-SIG_LEN], data[-SIG_LEN:]
+    view = memoryview(data)
+    header, signature = bytes(view[:HEADER_LEN]), bytes(view[-SIG_LEN:])
     rid, eph_raw, sender_raw = header[6:14], header[14:46], header[46:78]
     (chunk,) = struct.unpack(">I", header[78:82])
     if header[5] != 0 or chunk != CHUNK:
@@ -122,21 +132,22 @@ def open_sealed(data: bytes, *, recipient: X25519PrivateKey, sender: Ed25519Publ
     if sender is not None and _raw(sender) != sender_raw:
         raise BulkError("E-CON-014")
     try:
-        Ed25519PublicKey.from_public_bytes(sender_raw).verify(signature, INFO + hashlib.sha256(body).digest())
+        Ed25519PublicKey.from_public_bytes(sender_raw).verify(
+            signature, INFO + hashlib.sha256(view[:-SIG_LEN]).digest())
     except (InvalidSignature, ValueError):
         raise BulkError("E-CON-014") from None
     try:
         aead = AESGCM(_aead_key(recipient.exchange(X25519PublicKey.from_public_bytes(eph_raw)), eph_raw,
                                 _raw(recipient.public_key())))
-    except ValueError:
+    except ValueError:  # a low-order ephemeral key
         raise BulkError("E-CON-013") from None
-    cipher = data[HEADER_LEN:-SIG_LEN]
+    cipher = view[HEADER_LEN:-SIG_LEN]
     size = CHUNK + TAG
     n_chunks = max(1, -(-len(cipher) // size))
-    plain = []
+    plain = bytearray()
     try:
         for i in range(n_chunks):
-            plain.append(aead.decrypt(_nonce(i, i == n_chunks - 1), cipher[i * size:(i + 1) * size], header))
+            plain += aead.decrypt(_nonce(i, i == n_chunks - 1), cipher[i * size:(i + 1) * size], header)
     except InvalidTag:
         raise BulkError("E-CON-013") from None
-    return unpack_files(b"".join(plain), limits)
+    return unpack_files(plain, limits)
