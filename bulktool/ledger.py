@@ -20,6 +20,7 @@ import os
 import re
 import sqlite3
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -225,11 +226,11 @@ class _SignatureChecker:
 
     def __init__(self, public_key: Ed25519PublicKey, workers: int | None) -> None:
         self.raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
         self.start = 1
         self.hashes: list[str] = []
         self.sigs: list = []
-        self.pending: list[Future] = []
+        self.pending: list[tuple[Future, tuple]] = []
         self.results: list[int | None] = []
         self.pool: ProcessPoolExecutor | None = None
         self.checked = 0
@@ -252,7 +253,7 @@ class _SignatureChecker:
             except (OSError, NotImplementedError, ImportError):
                 self.workers = 1
         if parallel and self.pool is not None:
-            self.pending.append(self.pool.submit(_first_bad_signature, *args))
+            self.pending.append((self.pool.submit(_first_bad_signature, *args), args))
         else:
             self.results.append(_first_bad_signature(*args))
 
@@ -260,8 +261,11 @@ class _SignatureChecker:
         if self.hashes:
             # The tail goes to the pool too when one is running; small ledgers stay in-process.
             self._flush(parallel=self.pool is not None and self.checked + len(self.hashes) >= _MIN_PARALLEL)
-        for fut in self.pending:
-            self.results.append(fut.result())
+        for fut, args in self.pending:
+            try:
+                self.results.append(fut.result())
+            except BrokenProcessPool:  # a worker died (e.g. out of memory): check that run here
+                self.results.append(_first_bad_signature(*args))
         bad = [r for r in self.results if r is not None]
         return min(bad) if bad else None
 
