@@ -182,6 +182,14 @@ def read_request(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS) 
     return classify(entries)
 
 
+class _Utf8Info(pyzipper.zipfile_aes.AESZipInfo):
+    """Sets the UTF-8 names flag (bit 11) on every entry, ASCII names too (zipfile sets it only
+    for non-ASCII names, and pyzipper clears flag_bits when it opens an entry for writing)."""
+
+    def _encodeFilenameFlags(self):  # noqa: N802 (zipfile's name)
+        return self.filename.encode("utf-8"), self.flag_bits | 0x800
+
+
 def _write(files: list[tuple[str, bytes]], password: str, level: int) -> bytes:
     if not password:
         raise BulkError("E-CON-019")
@@ -191,10 +199,9 @@ def _write(files: list[tuple[str, bytes]], password: str, level: int) -> bytes:
                              encryption_kwargs={"nbits": 256, "force_wz_aes_version": 2}) as zf:
         zf.setpassword(password.encode("utf-8"))
         for name, data in files:
-            info = pyzipper.zipfile_aes.AESZipInfo(name, date_time=time.localtime()[:6])
+            info = _Utf8Info(name, date_time=time.localtime()[:6])
             info.compress_type = pyzipper.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
-            info.flag_bits |= 0x800  # UTF-8 names flag, on every entry
             zf.writestr(info, data)
     return buf.getvalue()
 
