@@ -275,8 +275,12 @@ def _nonempty(items: Iterator[SearchCondition | RowError]) -> Iterator[SearchCon
         raise BulkError("E-REQ-007")
 
 
-def _is_blank(v: object) -> bool:
-    return v == "" or v is None or (isinstance(v, str) and not v.strip())
+def _is_blank(cells: list) -> bool:
+    """True for a row of empty or whitespace-only cells (cells are str or date, never None)."""
+    try:
+        return not "".join(cells).strip()
+    except TypeError:  # a date cell: not blank
+        return False
 
 
 def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limits = DEFAULT_LIMITS
@@ -289,7 +293,7 @@ def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limi
     pending_blank: list[int] = []
     n = 0
     for line, raw in rows:
-        if all(_is_blank(v) for v in raw):
+        if _is_blank(raw):
             pending_blank.append(line)
             continue
         for blank_line in pending_blank:
@@ -300,13 +304,15 @@ def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limi
         if n > limits.max_rows:
             raise BulkError("E-REQ-006", limit=limits.max_rows)
         cells = dict(zip(header, raw))
-        if len(raw) > width and not all(_is_blank(v) for v in raw[width:]):
+        if len(raw) > width and not _is_blank(raw[width:]):
             yield RowError(n, line, _text(cells.get("連番")) or None, EXTRA_CELLS_FIELD, "見出しより列が多い行です")
             continue
         yield parse_row(n, line, cells, seen)
 
 
 def _text(v: object) -> str:
+    if type(v) is str:
+        return v.strip()
     if v is None:
         return ""
     if isinstance(v, date):
@@ -334,7 +340,7 @@ def _key(cells: dict, column: str, length: int, valid) -> str | None:
     text = _text(raw)
     if not text:
         return None
-    value = normalize.digits(text)
+    value = text if (text.isascii() and text.isdigit()) else normalize.digits(text)
     if not (value.isascii() and value.isdigit()):
         raise _Invalid(column, "数字以外の文字があります")
     if len(value) != length:

@@ -128,11 +128,14 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
         cells += [_text(r.record.get(c)) for c in data_cols] if provided else [""] * len(data_cols)
         gaiji = provided and r.gaiji
         if cp932:
-            for i, c in enumerate(cells):
-                cells[i], n = to_cp932(c)
-                if n:
-                    subs += n
-                    gaiji = True
+            try:  # the common case: the whole row fits (the codec itself maps 〜 − ‖ ¢ £ ¬)
+                "".join(cells).encode("cp932")
+            except UnicodeEncodeError:
+                for i, c in enumerate(cells):
+                    cells[i], n = to_cp932(c)
+                    if n:
+                        subs += n
+                        gaiji = True
         cells.append("1" if gaiji else "")
         writer.writerow([neutralise(c) for c in cells])
         if rows % _FLUSH_ROWS == 0:

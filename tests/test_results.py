@@ -148,6 +148,11 @@ def test_cp932_lookalikes_are_mapped_not_substituted():
     assert table.gaiji_substitutions == 0 and as_dicts(table.data, "cp932")[0]["外字フラグ"] == ""
 
 
+def test_cp932_wave_dash_alone_takes_the_windows_bytes():
+    table = write_results([hit(1, dict(RECORD, 住所="架空県〜見本−1"))], fields=["住所"], encoding="cp932")
+    assert "架空県～見本－1".encode("cp932") in table.data and table.gaiji_substitutions == 0
+
+
 def test_unknown_encoding_is_a_programming_error():
     with pytest.raises(ValueError):
         write_results([], fields=[], encoding="euc-jp")
