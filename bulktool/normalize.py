@@ -238,8 +238,12 @@ def address_key(address: str) -> str:
     leading 〒 postal code and prefecture name dropped (the store holds one prefecture)."""
     v = unicodedata.normalize("NFKC", address)
     v = _SPACE_DIGITS_RE.sub("-", v).translate(_ADDR_TABLE)
-    while "大字" in v:
-        v = v.replace("大字", "")
+    if "大字" in v:
+        while "大字" in v:
+            v = v.replace("大字", "")
+        v = unicodedata.normalize("NFKC", v)  # what the removal brought together (idempotence)
+    elif not v.isascii() and not unicodedata.is_normalized("NFKC", v):
+        v = unicodedata.normalize("NFKC", v)  # a deleted space or mark between two composable chars
     v = _KE_RE.sub("ケ", v)
     v = _KANJI_NUM_RE.sub(_kanji_number, v)
     v = _KATA_DASH_RE.sub("ー", v)
