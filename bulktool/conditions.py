@@ -113,17 +113,21 @@ def _strict(data: bytes, encoding: str) -> str | None:
 # --- header -----------------------------------------------------------------------------
 def check_header(cells: Iterable[object]) -> list[str]:
     """The header's column names (trimmed, BOM stripped, trailing empty cells dropped), or a
-    refusal of the whole file: E-REQ-002 (none), E-REQ-003 (unknown), E-REQ-004 (repeated),
-    E-REQ-005 (連番 missing)."""
+    refusal of the whole file: E-REQ-002 (none, or no known column at all: the header row is
+    missing), E-REQ-003 (unknown, named by its position), E-REQ-004 (repeated), E-REQ-005 (連番
+    missing). A header cell's text is never echoed: it may be a resident's data."""
     names = ["" if c is None else str(c).replace("\ufeff", "").strip() for c in cells]
     while names and names[-1] == "":
         names.pop()
     if not names:
         raise BulkError("E-REQ-002")
+    if not any(name in COLUMNS for name in names):
+        raise BulkError("E-REQ-002")  # the first row is data (header forgotten): never echo it
     seen: set[str] = set()
-    for name in names:
+    for position, name in enumerate(names, 1):
         if name not in COLUMNS:
-            raise BulkError("E-REQ-003", column=name or "（空欄）")
+            # by position, not by text: a header cell may hold a resident's data by mistake
+            raise BulkError("E-REQ-003", column=f"{position}列目")
         if name in seen:
             raise BulkError("E-REQ-004", column=name)
         seen.add(name)

@@ -96,9 +96,14 @@ def test_trailing_empty_header_cells_are_ignored():
     ok(table.items[0])
 
 
-def test_unknown_column_refuses_the_file():
-    err = refused("E-REQ-003", f"連番,個人番号,電話番号\n1,{KOJIN},x\n".encode())
-    assert "電話番号" in err.message
+def test_unknown_column_refuses_the_file_naming_its_position():
+    err = refused("E-REQ-003", f"連番,個人番号,{SECRET}\n1,{KOJIN},x\n".encode())
+    assert "3列目" in err.message and SECRET not in err.message
+
+
+def test_forgotten_header_row_is_no_header_and_is_not_echoed():
+    err = refused("E-REQ-002", f"1,{KOJIN},試験 太郎\n2,{KOJIN},見本 花子\n".encode())
+    assert KOJIN not in err.message and "試験" not in err.message
 
 
 def test_empty_column_name_between_columns_refuses_the_file():
