@@ -1,443 +1,691 @@
-"""Deterministic, realistic synthetic residents (SPEC §2 dumps) for demos, tests and benchmarks.
+"""Deterministic, realistic synthetic residents for demos, tests and benchmarks (docs/generate.md).
 
-`generate` writes jumin.csv and fuhyo.csv exactly as SPEC §2 describes them; the caller loads
-them through store/load.py, so generated data passes the same validation as real dumps. All
-names, numbers and addresses are invented: readings are common Japanese names (facts), the
-municipalities are real 岐阜県 ones with their JIS X 0402 codes, 町名 and numbers are random.
+    summary = generate(people, seed, out_dir, today=date(2026, 4, 1))   # jumin.csv, fuhyo.csv
+    truth = list(iter_people(people, seed, today))                       # the same persons, in memory
+    queries = labelled_queries(truth, seed, 500, today=today)           # 検索条件 rows + right answers
 
-What the data holds on purpose (docs/generate.md): several record versions (転居, 氏の変更 with
-旧氏), logically deleted versions (削除フラグ), 消除者 (死亡, 転出, 国外転出, 職権消除), strangers with
-the same name and birth date (some in the same apartment block), names outside CP932 (𠮷) with
-外字フラグ, 髙 (CP932 IBM extension), addresses written in several forms, 附票 rows for every
-address version and for people abroad (住所 empty, 最終住所 the last domestic address).
+The CSV dumps follow SPEC §2 exactly (UTF-8, header = schema.HEADERS, YYYY-MM-DD, empty cell = no
+value); they are loaded through store/load.py like real dumps, so generated data is validated.
+Everything is invented: readings of common Japanese names (facts, bulktool/data/*.csv written for
+this project), real 岐阜県 municipalities with their JIS X 0402 codes, invented 町名 and numbers.
+
+Determinism: people are made in blocks of BLOCK persons; block b uses its own
+random.Random(f"bulktool-generate:{seed}:{b}") and nothing else (no global random, no clock:
+`today` is passed in), so the output is the same byte for byte whatever the number of worker
+processes. 住民票コード and 個人番号 are bijections of the person's index (never repeated).
 """
 from __future__ import annotations
 
 import csv
+import io
+import os
 import random
-import unicodedata
+from bisect import bisect
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from itertools import accumulate
 from pathlib import Path
-from typing import Iterator
-
-import jaconv
+from typing import Callable, Iterable, Iterator
 
 from bulktool.checkdigit import with_check_digit
-from bulktool.store.load import municipality_check_digit
 from bulktool.store.schema import HEADERS, KIND_FUHYO, KIND_JUMIN
 
-SURNAMES = [tuple(x.split(":")) for x in """佐藤:さとう 鈴木:すずき 高橋:たかはし 田中:たなか 伊藤:いとう 渡辺:わたなべ
-山本:やまもと 中村:なかむら 小林:こばやし 加藤:かとう 吉田:よしだ 山田:やまだ 佐々木:ささき 山口:やまぐち 松本:まつもと
-井上:いのうえ 木村:きむら 林:はやし 斎藤:さいとう 清水:しみず 山崎:やまざき 森:もり 池田:いけだ 橋本:はしもと 阿部:あべ
-石川:いしかわ 山下:やました 中島:なかじま 石井:いしい 小川:おがわ 前田:まえだ 岡田:おかだ 長谷川:はせがわ 藤田:ふじた
-後藤:ごとう 近藤:こんどう 村上:むらかみ 遠藤:えんどう 青木:あおき 坂本:さかもと 斉藤:さいとう 福田:ふくだ 太田:おおた
-西村:にしむら 藤井:ふじい 金子:かねこ 岡本:おかもと 藤原:ふじわら 中野:なかの 三浦:みうら 原田:はらだ 中川:なかがわ
-松田:まつだ 竹内:たけうち 小野:おの 田村:たむら 中山:なかやま 和田:わだ 石田:いしだ 森田:もりた 上田:うえだ 原:はら
-内田:うちだ 柴田:しばた 酒井:さかい 宮崎:みやざき 横山:よこやま 高木:たかぎ 安藤:あんどう 宮本:みやもと 大野:おおの
-小島:こじま 谷口:たにぐち 工藤:くどう 今井:いまい 高田:たかだ 丸山:まるやま 増田:ますだ 杉山:すぎやま 村田:むらた
-大塚:おおつか 小山:こやま 平野:ひらの 藤本:ふじもと 河野:こうの 上野:うえの 野口:のぐち 武田:たけだ 松井:まつい 千葉:ちば
-岩崎:いわさき 菅原:すがわら 木下:きのした 久保:くぼ 佐野:さの 野村:のむら 松尾:まつお 市川:いちかわ 菊地:きくち
-杉本:すぎもと 古川:ふるかわ 大西:おおにし 島田:しまだ 水野:みずの 桜井:さくらい 高野:たかの 渡部:わたなべ 吉川:よしかわ
-山内:やまうち 西田:にしだ 飯田:いいだ 菊池:きくち 西川:にしかわ 小松:こまつ 北村:きたむら 安田:やすだ 五十嵐:いがらし
-川口:かわぐち 平田:ひらた 関:せき 中田:なかた 久保田:くぼた 服部:はっとり 東:ひがし 岩田:いわた 土屋:つちや 川崎:かわさき
-福島:ふくしま 本田:ほんだ 辻:つじ 樋口:ひぐち 秋山:あきやま 田代:たしろ 荒木:あらき 齋藤:さいとう 渡邊:わたなべ
-髙橋:たかはし 長尾:ながお 早川:はやかわ 大橋:おおはし 土井:どい 羽田:はねだ 堀:ほり 広瀬:ひろせ 梶原:かじわら""".split()]
-GAIJI_SURNAMES = [("𠮷田", "よしだ"), ("𠮷川", "よしかわ"), ("𡈽屋", "つちや")]
-MALE = [tuple(x.split(":")) for x in """太郎:たろう 一郎:いちろう 健:けん 誠:まこと 大輔:だいすけ 翔太:しょうた 拓也:たくや
-健太:けんた 直樹:なおき 浩:ひろし 学:まなぶ 修:おさむ 隆:たかし 茂:しげる 博:ひろし 清:きよし 勇:いさむ 進:すすむ
-実:みのる 稔:みのる 和夫:かずお 正:ただし 明:あきら 豊:ゆたか 弘:ひろし 悠真:ゆうま 蓮:れん 陽翔:はると 湊:みなと
-大翔:ひろと 颯太:そうた 悠斗:ゆうと 樹:いつき 翼:つばさ 亮:りょう 達也:たつや 和也:かずや 哲也:てつや 秀樹:ひでき
-剛:つよし 聡:さとし 裕太:ゆうた 雄一:ゆういち 功:いさお 昭:あきら 三郎:さぶろう 次郎:じろう 駿:しゅん 航:わたる
-優斗:ゆうと 祐介:ゆうすけ 慎吾:しんご 康弘:やすひろ 正義:まさよし 信夫:のぶお 英二:えいじ 克己:かつみ 智也:ともや""".split()]
-FEMALE = [tuple(x.split(":")) for x in """花子:はなこ 洋子:ようこ 恵子:けいこ 京子:きょうこ 幸子:さちこ 和子:かずこ
-久美子:くみこ 由美子:ゆみこ 裕子:ゆうこ 真由美:まゆみ 明美:あけみ 陽子:ようこ 直美:なおみ 智子:ともこ 美穂:みほ 愛:あい
-彩:あや 舞:まい 麻衣:まい 美咲:みさき 陽菜:ひな 結衣:ゆい 葵:あおい 凛:りん 芽依:めい 結菜:ゆいな さくら:さくら
-美優:みゆ 千尋:ちひろ 香織:かおり 恵:めぐみ 由紀:ゆき 沙織:さおり 梨花:りか 瞳:ひとみ 優子:ゆうこ 節子:せつこ
-文子:ふみこ 静香:しずか ちよ:ちよ 美智子:みちこ 光子:みつこ 紀子:のりこ 悦子:えつこ 綾:あや 真理:まり 里美:さとみ
-奈々:なな 莉子:りこ 楓:かえで 純子:じゅんこ 弘美:ひろみ 房子:ふさこ 静子:しずこ 正子:まさこ""".split()]
-CITIES = [("岐阜市", "21201"), ("大垣市", "21202"), ("高山市", "21203"), ("多治見市", "21204"), ("関市", "21205"),
-          ("中津川市", "21206"), ("美濃市", "21207"), ("瑞浪市", "21208"), ("羽島市", "21209"), ("恵那市", "21210"),
-          ("各務原市", "21213"), ("可児市", "21214")]
-TOWNS = ("本町", "栄町", "旭町", "緑町", "若葉町", "東町", "西町", "南町", "北町", "中央", "桜ケ丘", "霞ヶ丘", "八幡町",
-         "新町", "元町", "宮前町", "城南町", "城北", "日ノ出町", "富士見町", "松原", "青葉台", "錦町", "朝日町", "清水町")
-BUILDINGS = ("コーポ桜", "ハイツ緑", "メゾン若葉", "グランドール中央", "サンハイム東")
-PREF = "岐阜県"
+BLOCK = 2000  # persons per independently seeded block
+JUKINET_START = date(2002, 8, 5).toordinal()  # 住基ネット稼働: 住民票コードの記載
+MY_NUMBER_START = date(2015, 10, 5).toordinal()  # 個人番号の指定
+KYUUJI_START = date(2019, 11, 5).toordinal()  # 旧氏の記載 possible from this day
+
+# 異動事由 written by the generator
+R_KISAI, R_BIRTH, R_IN, R_MOVE, R_OUT, R_ABROAD = "住民票コード記載", "出生", "転入", "転居", "転出", "国外転出"
+R_DEATH, R_EXOFFICIO, R_NAME, R_KYUUJI = "死亡", "職権消除", "氏の変更", "旧氏の記載"
+REMOVED_BY = (R_DEATH, R_OUT, R_ABROAD, R_EXOFFICIO)  # what a person's latest version may be
+
+# Pair kinds (different people who look alike on purpose)
+PAIR_SAME_ADDRESS = "同姓同名・同生年月日・同住所"
+PAIR_SAME_BUILDING = "同姓同名・同生年月日・同じ建物の別室"
+PAIR_ELSEWHERE = "同姓同名・同生年月日・別住所"
+PAIR_HOMOPHONE = "同音異字・同生年月日・同住所"
+PAIR_SEION = "清音化で同じよみ・同生年月日・同住所"
+PAIR_KINDS = (PAIR_SAME_ADDRESS, PAIR_SAME_BUILDING, PAIR_ELSEWHERE, PAIR_HOMOPHONE, PAIR_SEION)
+
 KANJI_DIGITS = "〇一二三四五六七八九"
-REMOVALS = ("死亡", "転出", "国外転出", "職権消除")
+BUILDINGS = ("コーポ桜", "ハイツ緑", "メゾン若葉", "グランドール中央", "サンハイム東", "県営住宅", "パークマンション")
+SHARED = ("第一寮", "社員寮", "特別養護老人ホーム長寿苑", "グループホームひだまり")  # one address, many people
+ROOMS = (101, 102, 103, 201, 202, 203, 301, 302, 303, 401, 402, 501)
+GAIJI_SURNAMES = (("𠮷田", "よしだ"), ("𠮷川", "よしかわ"), ("𠮷村", "よしむら"), ("𡈽屋", "つちや"),
+                  ("葛\U000E0100西", "かさい"))  # 𠮷 U+20BB7, 𡈽 U+2123D: outside CP932; 葛 + IVS
+# 清音化 pairs: same birth date and address, readings that differ only in dakuten
+SEION_PAIRS = (("山崎", "やまさき", "山﨑", "やまざき"), ("中島", "なかしま", "中嶋", "なかじま"),
+               ("高田", "たかた", "髙田", "たかだ"), ("藤田", "ふじた", "冨士田", "ふした"))
+HOMOPHONES = (("斎藤", "斉藤", "さいとう"), ("渡辺", "渡邊", "わたなべ"), ("高橋", "髙橋", "たかはし"),
+              ("伊藤", "伊東", "いとう"), ("菊地", "菊池", "きくち"), ("新井", "荒井", "あらい"))
+
+
+# --- small pure helpers -------------------------------------------------------------------------
+def municipality_code(code5: str) -> str:
+    """6-digit 市町村コード: the 5-digit JIS X 0402 code and its check digit — digits weighted
+    6,5,4,3,2, sum mod 11 = r, check digit = (11 - r) mod 10 (岐阜市 21201 → 212016)."""
+    r = sum(int(d) * w for d, w in zip(code5, (6, 5, 4, 3, 2))) % 11
+    return code5 + str((11 - r) % 10)
 
 
 def kanji_number(n: int) -> str:
-    """1..99 in kanji numerals (二十三)."""
-    tens, ones = divmod(n, 10)
-    return (("" if tens == 1 else KANJI_DIGITS[tens]) + "十" if tens else "") + (KANJI_DIGITS[ones] if ones else "")
+    """0..9999 in kanji numerals (二十三, 百五)."""
+    if n == 0:
+        return "〇"
+    out = ""
+    for unit, ch in ((1000, "千"), (100, "百"), (10, "十")):
+        q, n = divmod(n, unit)
+        if q:
+            out += ("" if q == 1 else KANJI_DIGITS[q]) + ch
+    return out + (KANJI_DIGITS[n] if n else "")
 
 
-def city_code(code5: str) -> str:
-    return code5 + str(municipality_check_digit(code5))
+_DAKUTEN = str.maketrans("がぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽゔ", "かきくけこさしすせそたちつてとはひふへほはひふへほう")
+_SMALL = str.maketrans("ぁぃぅぇぉっゃゅょゎ", "あいうえおつやゆよわ")
+_H2K = str.maketrans({chr(c): chr(c + 0x60) for c in range(0x3041, 0x3097)})
 
 
-def seion(kana: str) -> str:
-    """Dakuten and handakuten removed (清音化)."""
-    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", kana) if c not in "\u3099\u309a"))
+def hira2kata(text: str) -> str:
+    return text.translate(_H2K)
 
 
-@dataclass
+def seion_reading(hira: str) -> str:
+    """清音化 of a hiragana reading: dakuten/handakuten removed, small kana made large."""
+    return hira.translate(_DAKUTEN).translate(_SMALL)
+
+
+def cp932_gaiji_count(text: str) -> int:
+    """Characters a CP932 system cannot hold: non-CP932 characters, and a CP932 character that
+    carries a variation selector (counted once)."""
+    count = 0
+    for i, ch in enumerate(text):
+        if "\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef":
+            if i and _in_cp932(text[i - 1]):
+                count += 1
+        elif not _in_cp932(ch):
+            count += 1
+    return count
+
+
+def _in_cp932(ch: str) -> bool:
+    try:
+        ch.encode("cp932")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+@lru_cache(maxsize=1 << 16)
+def iso(ordinal: int) -> str:
+    return date.fromordinal(ordinal).isoformat()
+
+
+# --- tables (bulktool/data) ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tables:
+    surnames: tuple[tuple[str, str], ...]
+    surname_cum: tuple[float, ...]
+    given: dict[tuple[str, str], tuple[tuple[str, str], ...]]  # (性別, 世代) → names
+    cities: tuple[tuple[str, str, str], ...]  # in-prefecture: (都道府県, 市区町村, 6-digit code)
+    city_cum: tuple[float, ...]
+    outside: tuple[tuple[str, str, str], ...]  # other prefectures (転出先)
+    towns: tuple[tuple[str, bool], ...]  # (町名, 住居表示 with 丁目)
+    gaiji: dict[str, int]  # family name → 外字数
+
+
+def _csv(name: str) -> list[list[str]]:
+    text = resources.files("bulktool").joinpath("data", name).read_text(encoding="utf-8")
+    return list(csv.reader(io.StringIO(text)))[1:]
+
+
+@lru_cache(maxsize=1)
+def tables() -> Tables:
+    surnames = tuple((k, y) for k, y in _csv("surnames.csv"))
+    weights = [1 / (rank + 8) for rank in range(len(surnames))]  # Zipf-like by rank
+    given: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for k, y, sex, era in _csv("given_names.csv"):
+        given.setdefault((sex, era), []).append((k, y))
+    cities, outside, pops = [], [], []
+    for pref, name, code5, pop in _csv("municipalities.csv"):
+        row = (pref, name, municipality_code(code5))
+        if int(pop):
+            cities.append(row)
+            pops.append(int(pop))
+        else:
+            outside.append(row)
+    towns = tuple((name, form == "丁目") for name, form in _csv("towns.csv"))
+    names = [k for k, _ in surnames] + [k for k, _ in GAIJI_SURNAMES] + [p[i] for p in SEION_PAIRS for i in (0, 2)]
+    return Tables(surnames, _cum(weights), {k: tuple(v) for k, v in given.items()}, tuple(cities), _cum(pops),
+                  tuple(outside), towns, {n: cp932_gaiji_count(n) for n in names})
+
+
+def _cum(weights: list) -> tuple[float, ...]:
+    total = sum(weights)
+    return tuple(c / total for c in accumulate(weights))
+
+
+# --- the truth ----------------------------------------------------------------------------------
 class Address:
-    city: int
-    town: int
-    chome: int
-    banchi: int
-    go: int
-    building: int | None = None
-    room: int | None = None
+    """An address in canonical form. chome = 0 for a 地番 address (大字…123番地4); go = 0 for
+    no 枝番; building/room None when absent (room None in a building: the whole building)."""
+
+    __slots__ = ("city", "town", "chome", "banchi", "go", "building", "room")
+
+    def __init__(self, city: int, town: int, chome: int, banchi: int, go: int,
+                 building: str | None = None, room: int | None = None) -> None:
+        self.city, self.town, self.chome, self.banchi, self.go = city, town, chome, banchi, go
+        self.building, self.room = building, room
 
     def canonical(self) -> tuple:
         return (self.city, self.town, self.chome, self.banchi, self.go, self.building, self.room)
 
-    def text(self, style: int) -> str:
-        """The address in one of its written forms: 0 「2丁目3番4号」, 1 「二丁目3番地4」, 2 「2-3-4」."""
-        city = CITIES[self.city][0]
-        town = TOWNS[self.town]
-        if style == 0:
-            body = f"{self.chome}丁目{self.banchi}番{self.go}号"
-        elif style == 1:
-            body = f"{kanji_number(self.chome)}丁目{self.banchi}番地{self.go}"
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Address) and self.canonical() == other.canonical()
+
+    def __hash__(self) -> int:
+        return hash(self.canonical())
+
+    def text(self, style: int, *, prefecture: bool = True, full_width: bool = False, space: str = "　",
+             kanji_all: bool = False) -> str:
+        """One written form. style 0: 「2丁目3番4号」 / 「123番地4」; 1: 「二丁目3番4号」 /
+        「123番地の4」; 2: 「2-3-4」 / 「123-4」; 3: 「2丁目3番地4」 / 「123番地4」. kanji_all
+        writes every number in kanji (「二丁目三番四号」)."""
+        t = tables()
+        pref, city, _ = t.cities[self.city]
+        town, _ = t.towns[self.town]
+        n = kanji_number if kanji_all else str
+        if self.chome:
+            if style == 0:
+                body = f"{n(self.chome)}丁目{n(self.banchi)}番{n(self.go)}号"
+            elif style == 1:
+                body = f"{kanji_number(self.chome)}丁目{n(self.banchi)}番{n(self.go)}号"
+            elif style == 2:
+                body = f"{self.chome}-{self.banchi}-{self.go}"
+            else:
+                body = f"{n(self.chome)}丁目{n(self.banchi)}番地{n(self.go)}"
         else:
-            body = f"{self.chome}-{self.banchi}-{self.go}"
-        tail = f"　{BUILDINGS[self.building]}{self.room}号室" if self.building is not None else ""
-        return f"{PREF}{city}{town}{body}{tail}"
+            tail = ""
+            if self.go:
+                tail = (f"-{self.go}" if style == 2 else f"の{n(self.go)}" if style == 1 else n(self.go))
+            body = f"{self.banchi}{tail}" if style == 2 else f"{n(self.banchi)}番地{tail}"
+        if full_width:
+            body = body.translate(_FULL)
+        if self.building:
+            room = "" if self.room is None else f"{self.room}号室"
+            if full_width:
+                room = room.translate(_FULL)
+            body = f"{body}{space}{self.building}{room}"
+        return f"{pref if prefecture else ''}{city}{town}{body}"
 
 
-@dataclass
 class Version:
-    seq: int
-    reason: str
-    day: date
-    family: tuple[str, str]
-    address: Address
-    style: int
-    deleted: bool = False
-    old_family: tuple[str, str] | None = None
+    """One jumin record version (one row of jumin.csv)."""
+
+    __slots__ = ("seq", "reason", "day", "family", "kana", "old_family", "old_kana", "address", "style",
+                 "deleted", "operator")
+
+    def __init__(self, seq: int, reason: str, day: int, family: str, kana: str, old_family: str | None,
+                 old_kana: str | None, address: Address, style: int, deleted: bool, operator: int) -> None:
+        self.seq, self.reason, self.day = seq, reason, day
+        self.family, self.kana, self.old_family, self.old_kana = family, kana, old_family, old_kana
+        self.address, self.style, self.deleted, self.operator = address, style, deleted, operator
+
+    @property
+    def removed(self) -> bool:
+        return self.reason in REMOVED_BY
 
 
-@dataclass
+class FuhyoVersion:
+    """One 附票 row: the address is None while abroad (then last_address is the last domestic one);
+    outside = (都道府県, 市区町村, code) after a 転出 to another prefecture."""
+
+    __slots__ = ("day", "version", "address", "outside", "abroad", "status", "notice")
+
+    def __init__(self, day: int, version: Version, address: Address | None, outside: tuple | None,
+                 abroad: bool, status: str, notice: str) -> None:
+        self.day, self.version, self.address, self.outside = day, version, address, outside
+        self.abroad, self.status, self.notice = abroad, status, notice
+
+
 class Person:
-    code: str
-    kojin: str
-    sex: str
-    given: tuple[str, str]
-    birth: date
-    versions: list[Version] = field(default_factory=list)
-    gaiji: bool = False
+    """A generated person with every version of their jumin and 附票 records."""
 
-    def in_force(self, day: date) -> Version | None:
-        live = [v for v in self.versions if not v.deleted and v.day <= day]
-        return max(live, key=lambda v: v.seq) if live else None
+    __slots__ = ("index", "code", "kojin", "sex", "given", "given_kana", "birth", "honseki", "versions",
+                 "fuhyo", "pair", "outside_text")
+
+    def __init__(self, index: int, code: str, kojin: str, sex: str, given: str, given_kana: str, birth: int,
+                 honseki: int) -> None:
+        self.index, self.code, self.kojin, self.sex = index, code, kojin, sex
+        self.given, self.given_kana, self.birth, self.honseki = given, given_kana, birth, honseki
+        self.versions: list[Version] = []
+        self.fuhyo: list[FuhyoVersion] = []
+        self.pair: str | None = None  # PAIR_* when made as the second of a look-alike pair
+        self.outside_text = ""
+
+    def __repr__(self) -> str:  # personal data (even invented) stays out of logs
+        return f"Person(index={self.index})"
+
+    @property
+    def birth_date(self) -> date:
+        return date.fromordinal(self.birth)
+
+    def in_force(self, day: date | None = None) -> Version | None:
+        """The jumin version in force on `day` (SPEC §2); None = the latest (as of generation)."""
+        limit = day.toordinal() if day else 10**9
+        best = None
+        for v in self.versions:
+            if not v.deleted and v.day <= limit and (best is None or v.seq > best.seq):
+                best = v
+        return best
+
+    def fuhyo_in_force(self, day: date | None = None) -> FuhyoVersion | None:
+        limit = day.toordinal() if day else 10**9
+        live = [f for f in self.fuhyo if f.day <= limit]
+        return max(live, key=lambda f: f.day) if live else None
 
     def name(self, v: Version) -> str:
-        return f"{v.family[0]}　{self.given[0]}"
+        return f"{v.family}　{self.given}"
 
-    def kana(self, v: Version) -> str:
-        return f"{v.family[1]}　{self.given[1]}"
+    def name_kana(self, v: Version) -> str:
+        return f"{v.kana}　{self.given_kana}"
+
+    @property
+    def gaiji(self) -> bool:
+        return any(tables().gaiji.get(v.family, 0) for v in self.versions)
 
 
+# --- the simulation -----------------------------------------------------------------------------
+_AGE_BANDS = ((0, 10, 8), (10, 20, 9), (20, 30, 10), (30, 40, 11), (40, 50, 14), (50, 60, 13), (60, 70, 13),
+              (70, 80, 14), (80, 90, 9), (90, 100, 3.5), (100, 110, 0.6), (110, 117, 0.08))
+_AGE_CUM = _cum([w for _, _, w in _AGE_BANDS])
+_CODE_MUL, _KOJIN_MUL = 3_145_727_939, 73_939_133_117  # odd, not multiples of 5: bijections mod 10^n
+
+
+def jumin_code_for(index: int, seed: int) -> str:
+    """住民票コード of person `index` (unique per index; an index ≥ people is nobody's)."""
+    return with_check_digit(f"{(index * _CODE_MUL + 1_000_000_000 + seed * 7_919) % 10**10:010d}")
+
+
+def kojin_bango_for(index: int, seed: int) -> str:
+    return with_check_digit(f"{(index * _KOJIN_MUL + 234_567_890_123 + seed * 104_729) % 10**11:011d}")
+
+
+class _Block:
+    """Makes the persons of one block from its own random.Random."""
+
+    def __init__(self, seed: int, block: int, today: int) -> None:
+        self.rng = random.Random(f"bulktool-generate:{seed}:{block}")
+        self.seed, self.today, self.t = seed, today, tables()
+        self.city_style = [random.Random(f"style:{seed}:{c}").randrange(4) for c in range(len(self.t.cities))]
+
+    # draws
+    def surname(self) -> tuple[str, str]:
+        r = self.rng.random()
+        if r < 0.003:
+            return GAIJI_SURNAMES[int(r / 0.003 * len(GAIJI_SURNAMES))]
+        return self.t.surnames[min(bisect(self.t.surname_cum, self.rng.random()), len(self.t.surnames) - 1)]
+
+    def given(self, sex: str, birth: int) -> tuple[str, str]:
+        year = date.fromordinal(birth).year
+        era = "古" if year < 1950 else "中" if year < 1995 else "新"
+        if self.rng.random() < 0.15:
+            era = self.rng.choice("古中新")
+        return self.rng.choice(self.t.given[(sex, era)])
+
+    def address(self, city: int | None = None) -> Address:
+        rng = self.rng
+        if city is None:
+            city = min(bisect(self.t.city_cum, rng.random()), len(self.t.cities) - 1)
+        town = rng.randrange(len(self.t.towns))
+        if self.t.towns[town][1]:
+            a = Address(city, town, rng.randint(1, 6), rng.randint(1, 30), rng.randint(1, 28))
+        else:
+            a = Address(city, town, 0, rng.randint(1, 2400), rng.randint(1, 12) if rng.random() < 0.5 else 0)
+        if rng.random() < 0.22:
+            a.building = rng.choice(BUILDINGS)
+            a.room = rng.choice(ROOMS)
+        return a
+
+    def style(self, city: int) -> int:
+        return self.city_style[city] if self.rng.random() < 0.85 else self.rng.randrange(4)
+
+    def birth(self) -> int:
+        rng = self.rng
+        lo, hi, _ = _AGE_BANDS[bisect(_AGE_CUM, rng.random())]
+        days = int((lo + rng.random() * (hi - lo)) * 365.2425)
+        return self.today - days
+
+    # persons
+    def person(self, index: int, *, sex: str | None = None, birth: int | None = None,
+               given: tuple[str, str] | None = None, family: tuple[str, str] | None = None,
+               address: Address | None = None, quiet: bool = False) -> Person:
+        rng, today = self.rng, self.today
+        sex = sex or ("1" if rng.random() < 0.49 else "2")
+        birth = birth if birth is not None else self.birth()
+        given = given or self.given(sex, birth)
+        family = family or self.surname()
+        age = (today - birth) / 365.2425
+        start_address = address or self.address()
+        p = Person(index, jumin_code_for(index, self.seed), "", sex, given[0], given[1], birth, start_address.city)
+        # when the person entered the store
+        if birth < JUKINET_START and (quiet or rng.random() < 0.85):
+            start, reason = JUKINET_START, R_KISAI
+        elif birth >= JUKINET_START and (quiet or rng.random() < 0.85):
+            start, reason = birth, R_BIRTH
+        else:
+            lo = max(JUKINET_START, birth + 18 * 365)
+            start, reason = (rng.randint(lo, today), R_IN) if lo < today else (max(birth, JUKINET_START), R_IN)
+        start = min(start, today)
+        # the end (a removal), decided first so that events fit before it
+        end, end_reason = today, None
+        if not quiet:
+            p_death = 1.0 if age > 108 else max(0.0, (age - 45) / 70) ** 3
+            r = rng.random()
+            if r < p_death:
+                end_reason = R_DEATH
+            elif r < p_death + 0.035:
+                end_reason = R_OUT
+            elif r < p_death + 0.045:
+                end_reason = R_ABROAD
+            elif r < p_death + 0.048:
+                end_reason = R_EXOFFICIO
+            if end_reason and today - start > 3:
+                end = rng.randint(start + 2, today)
+            else:
+                end_reason = None
+        # events between start and end
+        events: list[tuple[int, str]] = []
+        if not quiet:
+            k = rng.random()
+            for _ in range(0 if k < 0.55 else 1 if k < 0.8 else 2 if k < 0.93 else 3):
+                events.append((rng.randint(start, end), R_MOVE if rng.random() < 0.7 else R_IN))
+            if family not in GAIJI_SURNAMES and rng.random() < (0.35 if sex == "2" else 0.03):
+                wed = birth + int(rng.uniform(22, 40) * 365.2425)
+                if start < wed < end:
+                    events.append((wed, R_NAME))
+                    if wed < KYUUJI_START < end and rng.random() < 0.12:
+                        events.append((rng.randint(KYUUJI_START, end), R_KYUUJI))
+        events.sort()
+        seq, day = 1, start
+        v = Version(seq, reason, start, family[0], family[1], None, None, start_address,
+                    self.style(start_address.city), False, rng.randrange(1, 6))
+        p.versions.append(v)
+        self._fuhyo(p, v, "新規")
+        maiden: tuple[str, str] | None = None
+        for when, what in events:
+            when = max(when, day + 1)
+            if when >= end or when > today:
+                break
+            prev = p.in_force()
+            old_f, old_k, fam, kana, addr = prev.old_family, prev.old_kana, prev.family, prev.kana, prev.address
+            if what == R_NAME:
+                new = self.surname()
+                if new[0] == fam or new in GAIJI_SURNAMES or maiden:
+                    continue
+                maiden = (fam, kana)
+                if when >= KYUUJI_START and rng.random() < 0.3:
+                    old_f, old_k = maiden
+                fam, kana = new
+            elif what == R_KYUUJI:
+                if not maiden or old_f:
+                    continue
+                old_f, old_k = maiden
+            elif what == R_IN:  # another municipality of the prefecture: 転出 there, 転入 here
+                addr = self.address()
+                if addr.city == prev.address.city:
+                    what = R_MOVE
+                else:
+                    arrive = when + rng.randint(1, 10)
+                    if arrive >= end or arrive > today:
+                        break
+                    seq += 1
+                    p.versions.append(Version(seq, R_OUT, when, fam, kana, old_f, old_k, prev.address, prev.style,
+                                              False, rng.randrange(1, 6)))
+                    when = arrive
+            if what == R_MOVE:
+                addr = self.address(prev.address.city)
+            seq += 1
+            style = prev.style if addr is prev.address else self.style(addr.city)
+            v = Version(seq, what, when, fam, kana, old_f, old_k, addr, style, False, rng.randrange(1, 6))
+            p.versions.append(v)
+            self._fuhyo(p, v, "異動")
+            day = when
+            if rng.random() < 0.006 and when < today:  # a version entered in error, logically deleted
+                seq += 1
+                p.versions.append(Version(seq, R_MOVE, when + 1, fam, kana, old_f, old_k,
+                                          self.address(addr.city), style, True, rng.randrange(1, 6)))
+                day = when + 1
+        if end_reason:
+            last = p.in_force()
+            end = max(end, day + 1)
+            if end <= today:
+                seq += 1
+                v = Version(seq, end_reason, end, last.family, last.kana, last.old_family, last.old_kana,
+                            last.address, last.style, False, rng.randrange(1, 6))
+                p.versions.append(v)
+                self._fuhyo(p, v, "消除" if end_reason in (R_DEATH, R_EXOFFICIO) else end_reason)
+        # 個人番号: everyone still recorded on 2015-10-05 got one (written on every version here)
+        last = p.in_force()
+        if not (last.removed and last.day < MY_NUMBER_START) and today >= MY_NUMBER_START:
+            p.kojin = kojin_bango_for(index, self.seed)
+        return p
+
+    def _fuhyo(self, p: Person, v: Version, notice: str) -> None:
+        if v.reason == R_OUT and notice == "異動":
+            return
+        if v.reason == R_OUT:
+            dest = self.rng.choice(self.t.outside)
+            f = FuhyoVersion(v.day, v, None, dest, False, "1", "転出")
+            p.outside_text = f"{dest[0]}{dest[1]}{self._outside_body()}"
+        elif v.reason == R_ABROAD:
+            f = FuhyoVersion(v.day, v, None, None, True, "1", "国外転出")
+        elif v.reason in (R_DEATH, R_EXOFFICIO):
+            f = FuhyoVersion(v.day, v, v.address, None, False, "2", "消除")
+        else:
+            f = FuhyoVersion(v.day, v, v.address, None, False, "1", notice)
+        if p.fuhyo and p.fuhyo[-1].day == f.day:
+            p.fuhyo[-1] = f
+        else:
+            p.fuhyo.append(f)
+
+    def _outside_body(self) -> str:
+        rng = self.rng
+        return f"{rng.choice(('栄', '本町', '丸の内', '新町', '駅前'))}{rng.randint(1, 5)}丁目{rng.randint(1, 20)}番{rng.randint(1, 20)}号"
+
+    def pair(self, index: int) -> tuple[Person, Person]:
+        """Two different people who look alike (PAIR_KINDS); both stay put (no later 異動)."""
+        rng = self.rng
+        kind = PAIR_KINDS[rng.randrange(len(PAIR_KINDS))]
+        sex = "1" if rng.random() < 0.5 else "2"
+        birth = self.birth()
+        if self.today - birth > 95 * 365:
+            birth = self.today - rng.randint(20, 90) * 365
+        given = self.given(sex, birth)
+        fam_a = fam_b = self.surname()
+        if fam_a in GAIJI_SURNAMES:
+            fam_a = fam_b = ("𠮷田", "よしだ")
+        addr_a = self.address()
+        addr_b = addr_a
+        if kind == PAIR_SAME_ADDRESS:
+            addr_a.building, addr_a.room = rng.choice(SHARED), None
+        elif kind == PAIR_SAME_BUILDING:
+            addr_a.building, addr_a.room = rng.choice(BUILDINGS), rng.choice(ROOMS[:6])
+            addr_b = Address(*addr_a.canonical()[:5], addr_a.building, rng.choice(ROOMS[6:]))
+        elif kind == PAIR_ELSEWHERE:
+            addr_b = self.address()
+        elif kind == PAIR_HOMOPHONE:
+            a, b, y = rng.choice(HOMOPHONES)
+            fam_a, fam_b = (a, y), (b, y)
+        else:
+            a, ya, b, yb = rng.choice(SEION_PAIRS)
+            fam_a, fam_b = (a, ya), (b, yb)
+        pa = self.person(index, sex=sex, birth=birth, given=given, family=fam_a, address=addr_a, quiet=True)
+        pb = self.person(index + 1, sex=sex, birth=birth, given=given, family=fam_b, address=addr_b, quiet=True)
+        pb.pair = kind
+        return pa, pb
+
+    def people(self, first: int, count: int) -> list[Person]:
+        out: list[Person] = []
+        i, stop = first, first + count
+        while i < stop:
+            if i + 1 < stop and self.rng.random() < 0.004:
+                out.extend(self.pair(i))
+                i += 2
+            else:
+                out.append(self.person(i))
+                i += 1
+        return out
+
+
+def _blocks(people: int) -> Iterator[tuple[int, int, int]]:
+    for b, first in enumerate(range(0, people, BLOCK)):
+        yield b, first, min(BLOCK, people - first)
+
+
+def iter_people(people: int, seed: int, today: date) -> Iterator[Person]:
+    """The generated persons in order, the same as generate() writes (deterministic in
+    (people, seed, today)). For tests and benchmarks with small `people`."""
+    day = today.toordinal()
+    for b, first, count in _blocks(people):
+        yield from _Block(seed, b, day).people(first, count)
+
+
+# --- CSV rows -----------------------------------------------------------------------------------
+_FULL = str.maketrans("0123456789-", "０１２３４５６７８９－")
+
+
+def jumin_row(p: Person, v: Version) -> list[str]:
+    t = tables()
+    city_code = t.cities[v.address.city][2]
+    name = p.name(v)
+    kana = p.name_kana(v)
+    gaiji = t.gaiji.get(v.family, 0)
+    old_gaiji = t.gaiji.get(v.old_family, 0) if v.old_family else 0
+    day = iso(v.day)
+    notified = iso(min(v.day + v.operator % 3, max(v.day, p.versions[-1].day)))
+    return [p.code, name, str(gaiji), kana, iso(p.birth), p.sex, v.address.text(v.style), "0", p.kojin, v.reason, day,
+            "0", hira2kata(seion_reading(v.kana) + "　" + seion_reading(p.given_kana)), city_code,
+            f"{v.address.town + 1:03d}{v.address.chome:03d}", f"{city_code}-OP{v.operator:02d}",
+            f"{city_code}-T{v.operator % 3 + 1:02d}", f"{day}T{9 + v.seq % 8:02d}:{(v.seq * 7) % 60:02d}:{(v.day * 13) % 60:02d}",
+            notified, "1" if gaiji or old_gaiji else "0", "1" if v.deleted else "0", str(v.seq),
+            "1" if gaiji else "", "", v.old_family or "", str(old_gaiji) if v.old_family else "", v.old_kana or "",
+            "1" if old_gaiji else ""]
+
+
+def fuhyo_row(p: Person, f: FuhyoVersion) -> list[str]:
+    t = tables()
+    v = f.version
+    gaiji = t.gaiji.get(v.family, 0)
+    old_gaiji = t.gaiji.get(v.old_family, 0) if v.old_family else 0
+    if f.abroad:
+        city, address, last = "", ("国外" if p.index % 3 == 0 else ""), v.address.text(v.style)
+    elif f.outside:
+        city, address, last = f.outside[2], p.outside_text, ""
+    else:
+        city, address, last = t.cities[f.address.city][2], f.address.text(v.style), ""
+    pattern = "".join(f"U+{ord(c):X}" for c in v.family if not _in_cp932(c)) if gaiji else ""
+    return [p.code, p.name(v), str(gaiji), p.name_kana(v), iso(p.birth), p.sex, city, address, "0", last,
+            "0" if last else "", iso(f.day), "", t.cities[p.honseki][2], f.status, "1" if gaiji or old_gaiji else "0",
+            pattern, f.notice, v.old_family or "", str(old_gaiji) if v.old_family else "", v.old_kana or "",
+            "1" if old_gaiji else ""]
+
+
+# --- generate -----------------------------------------------------------------------------------
 @dataclass
 class GenerationSummary:
     people: int = 0
     jumin_rows: int = 0
     fuhyo_rows: int = 0
-    removed: dict = field(default_factory=dict)
-    abroad: int = 0
-    same_name_pairs: int = 0
-    gaiji: int = 0
-    deleted_rows: int = 0
+    removed: dict[str, int] = field(default_factory=dict)  # 異動事由 of the latest version → persons
+    abroad: int = 0  # persons whose 附票 in force is 国外
+    moved_out: int = 0  # persons whose 附票 in force is in another prefecture
+    same_name_pairs: int = 0  # look-alike pairs, all kinds
+    pairs: dict[str, int] = field(default_factory=dict)  # PAIR_* → count
+    gaiji_names: int = 0  # persons with a name outside CP932 (外字フラグ)
+    deleted_rows: int = 0  # versions with 削除フラグ = 1
+    name_changes: int = 0  # persons with 氏の変更
+    old_names: int = 0  # persons with 旧氏 recorded
+    without_kojin_bango: int = 0
 
-
-def _random_address(rng: random.Random) -> Address:
-    a = Address(rng.randrange(len(CITIES)), rng.randrange(len(TOWNS)), rng.randint(1, 6), rng.randint(1, 40),
-                rng.randint(1, 25))
-    if rng.random() < 0.25:
-        a.building, a.room = rng.randrange(len(BUILDINGS)), rng.choice((101, 102, 201, 202, 301, 302))
-    return a
-
-
-def _birth(rng: random.Random, today: date) -> date:
-    age = min(int(rng.triangular(0, 105, 45)), 108)
-    return today - timedelta(days=age * 365 + rng.randrange(365))
-
-
-def iter_people(people: int, seed: int, *, today: date) -> Iterator[Person]:
-    """The generated persons, deterministic in (people, seed, today)."""
-    rng = random.Random(seed)
-    recent: list[Person] = []
-    for i in range(people):
-        code = with_check_digit(f"{(i * 7_654_321 + 1_000_000_007 + seed * 104_729) % 10**10:010d}")
-        kojin = with_check_digit(f"{(i * 98_765_431 + 12_345 + seed * 1_299_709) % 10**11:011d}")
-        twin = recent[rng.randrange(len(recent))] if recent and rng.random() < 0.004 else None
-        if twin is not None:  # a stranger with the same name and birth date
-            sex, given, birth = twin.sex, twin.given, twin.birth
-            first = twin.versions[0]
-            family = first.family
-            address = Address(**vars(first.address)) if rng.random() < 0.5 else _random_address(rng)
-            if address.building is not None and rng.random() < 0.5:
-                address.room = rng.choice((101, 102, 201, 202, 301, 302))
-        else:
-            sex = rng.choice("12")
-            given = rng.choice(MALE if sex == "1" else FEMALE)
-            birth = _birth(rng, today)
-            if rng.random() < 0.003:
-                family = rng.choice(GAIJI_SURNAMES)
+    def add(self, other: "GenerationSummary") -> None:
+        for k, v in vars(other).items():
+            if isinstance(v, dict):
+                mine = getattr(self, k)
+                for kk, vv in v.items():
+                    mine[kk] = mine.get(kk, 0) + vv
             else:
-                family = SURNAMES[min(int(rng.expovariate(1 / 40)), len(SURNAMES) - 1)]
-            address = _random_address(rng)
-        p = Person(code, kojin if rng.random() < 0.97 else "", sex, given, birth,
-                   gaiji=any(f[0] == family[0] for f in GAIJI_SURNAMES))
-        born_here = rng.random() < 0.6
-        start = birth if born_here else min(today, birth + timedelta(days=rng.randint(18 * 365, 40 * 365)))
-        seq = 1
-        p.versions.append(Version(seq, "出生" if born_here else "転入", start, family, address, rng.randrange(3)))
-        day = start
-        horizon = (today - day).days
-        for _ in range(rng.choice((0, 0, 0, 1, 1, 2))):
-            if horizon < 60:
-                break
-            day = day + timedelta(days=rng.randint(30, max(31, horizon // 2)))
-            if day > today:
-                break
-            horizon = (today - day).days
-            prev = p.versions[-1]
-            seq += 1
-            age = (day - birth).days // 365
-            if sex == "2" and 20 <= age <= 50 and prev.old_family is None and rng.random() < 0.4 and not p.gaiji:
-                new_family = SURNAMES[rng.randrange(len(SURNAMES))]
-                if new_family[0] != prev.family[0]:
-                    p.versions.append(Version(seq, "氏の変更", day, new_family, prev.address, prev.style,
-                                              old_family=prev.family))
-                    continue
-            p.versions.append(Version(seq, "転居", day, prev.family, _random_address(rng), rng.randrange(3),
-                                      old_family=prev.old_family))
-        if rng.random() < 0.01:  # an erroneous version, logically deleted
-            prev = p.versions[-1]
-            seq += 1
-            p.versions.append(Version(seq, "転居", min(today, prev.day + timedelta(days=10)), prev.family,
-                                      _random_address(rng), 0, deleted=True, old_family=prev.old_family))
-        r = rng.random()
-        age = (today - birth).days // 365
-        removal = None
-        death = age / 1500
-        if r < death:
-            removal = "死亡"
-        elif r < death + 0.03:
-            removal = "転出"
-        elif r < death + 0.04:
-            removal = "国外転出"
-        elif r < death + 0.043:
-            removal = "職権消除"
-        if removal and (today - p.versions[-1].day).days > 2:
-            prev = max((v for v in p.versions if not v.deleted), key=lambda v: v.seq)
-            seq += 1
-            day = prev.day + timedelta(days=rng.randint(1, max(1, (today - prev.day).days)))
-            p.versions.append(Version(seq, removal, min(day, today), prev.family, prev.address, prev.style,
-                                      old_family=prev.old_family))
-        recent.append(p)
-        if len(recent) > 500:
-            recent.pop(0)
-        yield p
+                setattr(self, k, getattr(self, k) + v)
 
 
-def jumin_rows(p: Person, today: date) -> Iterator[list[str]]:
-    for v in p.versions:
-        city = CITIES[v.address.city]
-        name = p.name(v)
-        kana = p.kana(v)
-        notified = min(today, v.day + timedelta(days=3))
-        yield [p.code, name, "1" if p.gaiji else "0", kana, p.birth.isoformat(), p.sex, v.address.text(v.style), "0",
-               p.kojin, v.reason, v.day.isoformat(), "0", jaconv.hira2kata(seion(kana)), city_code(city[1]),
-               f"{v.address.town + 1:03d}{v.address.chome:03d}", f"OP{city[1]}", f"T{city[1]}",
-               f"{v.day.isoformat()}T09:00:00+09:00", notified.isoformat(), "1" if p.gaiji else "0",
-               "1" if v.deleted else "0", str(v.seq), "1" if p.gaiji else "", "",
-               v.old_family[0] if v.old_family else "", "0" if v.old_family else "",
-               v.old_family[1] if v.old_family else "", ""]
+def _render_block(args: tuple[int, int, int, int, int]) -> tuple[str, str, GenerationSummary]:
+    """CSV text of one block (jumin, fuhyo) and its counts. Runs in a worker process too."""
+    seed, b, first, count, today = args
+    s = GenerationSummary(people=count)
+    jbuf, fbuf = io.StringIO(), io.StringIO()
+    jw, fw = csv.writer(jbuf, lineterminator="\n"), csv.writer(fbuf, lineterminator="\n")
+    for p in _Block(seed, b, today).people(first, count):
+        jw.writerows([jumin_row(p, v) for v in p.versions])
+        fw.writerows([fuhyo_row(p, f) for f in p.fuhyo])
+        s.jumin_rows += len(p.versions)
+        s.fuhyo_rows += len(p.fuhyo)
+        last = p.in_force()
+        if last.removed:
+            s.removed[last.reason] = s.removed.get(last.reason, 0) + 1
+        fz = p.fuhyo[-1]
+        s.abroad += fz.abroad
+        s.moved_out += fz.outside is not None
+        if p.pair:
+            s.same_name_pairs += 1
+            s.pairs[p.pair] = s.pairs.get(p.pair, 0) + 1
+        s.gaiji_names += p.gaiji
+        s.deleted_rows += sum(v.deleted for v in p.versions)
+        s.name_changes += any(v.reason == R_NAME for v in p.versions)
+        s.old_names += any(v.old_family for v in p.versions)
+        s.without_kojin_bango += not p.kojin
+    return jbuf.getvalue(), fbuf.getvalue(), s
 
 
-def fuhyo_rows(p: Person, today: date) -> Iterator[list[str]]:
-    """One 附票 row per (住民票コード, 異動年月日) of the address history."""
-    seen: set[date] = set()
-    last_domestic = None
-    for v in sorted((v for v in p.versions if not v.deleted), key=lambda v: v.seq):
-        if v.day in seen:
-            continue
-        seen.add(v.day)
-        city = CITIES[v.address.city]
-        abroad = v.reason == "国外転出"
-        status = "2" if v.reason in ("死亡", "職権消除") else "1"
-        address = "" if abroad else v.address.text(v.style)
-        last_domestic = v.address.text(v.style)
-        yield [p.code, p.name(v), "1" if p.gaiji else "0", p.kana(v), p.birth.isoformat(), p.sex,
-               "" if abroad else city_code(city[1]), address, "0", last_domestic if abroad else "",
-               "0" if abroad else "", v.day.isoformat(), "", city_code(city[1]), status, "1" if p.gaiji else "0",
-               "", "国外転出" if abroad else "", v.old_family[0] if v.old_family else "",
-               "0" if v.old_family else "", v.old_family[1] if v.old_family else "", ""]
+def generate(people: int, seed: int, out_dir: Path | str, *, today: date, workers: int | None = None,
+             progress: Callable[[int], None] | None = None) -> GenerationSummary:
+    """Write out_dir/jumin.csv and out_dir/fuhyo.csv (SPEC §2) for `people` persons.
 
-
-def generate(people: int, seed: int, out_dir: Path, *, today: date) -> GenerationSummary:
+    Streams block by block (memory bounded by a few blocks), optionally in `workers` processes
+    (default: all cores for large runs, 1 below 50,000 people); the bytes do not depend on it.
+    progress(n) is called with the number of persons written so far."""
+    if people < 0:
+        raise ValueError("people must be >= 0")
     out_dir = Path(out_dir)
-    s = GenerationSummary(people=people)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if people >= 50_000 else 1
+    summary = GenerationSummary()
+    jobs = ((seed, b, first, count, today.toordinal()) for b, first, count in _blocks(people))
     with open(out_dir / "jumin.csv", "w", encoding="utf-8", newline="") as jf, \
             open(out_dir / "fuhyo.csv", "w", encoding="utf-8", newline="") as ff:
-        jw, fw = csv.writer(jf, lineterminator="\n"), csv.writer(ff, lineterminator="\n")
-        jw.writerow(HEADERS[KIND_JUMIN])
-        fw.writerow(HEADERS[KIND_FUHYO])
-        seen_names: set[tuple] = set()
-        for p in iter_people(people, seed, today=today):
-            rows = list(jumin_rows(p, today))
-            jw.writerows(rows)
-            s.jumin_rows += len(rows)
-            s.deleted_rows += sum(v.deleted for v in p.versions)
-            frows = list(fuhyo_rows(p, today))
-            fw.writerows(frows)
-            s.fuhyo_rows += len(frows)
-            last = p.versions[-1].reason
-            if last in REMOVALS:
-                s.removed[last] = s.removed.get(last, 0) + 1
-            s.abroad += last == "国外転出"
-            s.gaiji += p.gaiji
-            key = (p.versions[0].family[0], p.given[0], p.birth)
-            s.same_name_pairs += key in seen_names
-            seen_names.add(key)
-    return s
+        csv.writer(jf, lineterminator="\n").writerow(HEADERS[KIND_JUMIN])
+        csv.writer(ff, lineterminator="\n").writerow(HEADERS[KIND_FUHYO])
+        for jtext, ftext, s in _run(jobs, workers):
+            jf.write(jtext)
+            ff.write(ftext)
+            summary.add(s)
+            if progress:
+                progress(summary.people)
+    return summary
 
 
-# --- labelled queries: a 検索条件 table with realistic noise and the known right answers -----
-@dataclass
-class LabelledQuery:
-    row: dict  # SPEC §3 column name → cell text
-    expected_status: str  # "00", "10", "20", "30", "90"
-    expected_code: str | None = None  # the right person for 00/10
-    kind: str = ""  # what the row exercises
-
-    def __repr__(self) -> str:
-        return f"LabelledQuery(kind={self.kind!r}, expected={self.expected_status})"
-
-
-ERAS = (("令和", "R", date(2019, 5, 1)), ("平成", "H", date(1989, 1, 8)), ("昭和", "S", date(1926, 12, 25)),
-        ("大正", "T", date(1912, 7, 30)), ("明治", "M", date(1868, 1, 25)))
-_FULL = str.maketrans("0123456789-", "０１２３４５６７８９－")
-
-
-def wareki(d: date, style: int) -> str:
-    for name, abbr, start in ERAS:
-        if d >= start:
-            y = d.year - start.year + 1
-            if style == 0:
-                return f"{name}{'元' if y == 1 else y}年{d.month}月{d.day}日"
-            return f"{abbr}{y}.{d.month}.{d.day}"
-    return d.isoformat()
-
-
-def _birth_text(d: date, rng: random.Random) -> str:
-    return rng.choice((d.isoformat(), f"{d.year}/{d.month}/{d.day}", d.strftime("%Y%m%d"), wareki(d, 0),
-                       wareki(d, 1), d.isoformat().translate(_FULL)))
-
-
-def _name_text(family: str, given: str, rng: random.Random) -> str:
-    return family + rng.choice(("　", " ", "", "  ")) + given
-
-
-def _kana_text(family: str, given: str, rng: random.Random) -> str:
-    text = family + rng.choice(("　", " ", "")) + given
-    style = rng.randrange(3)
-    if style == 1:
-        return jaconv.hira2kata(text)
-    if style == 2:
-        return jaconv.z2h(jaconv.hira2kata(text), kana=True, ascii=True, digit=True)
-    return text
-
-
-def _address_text(a: Address, rng: random.Random) -> str:
-    text = a.text(rng.randrange(3))
-    return text.translate(_FULL) if rng.random() < 0.3 else text
-
-
-def labelled_queries(people: list[Person], seed: int, n: int, *, today: date) -> list[LabelledQuery]:
-    """n rows exercising every outcome, each with the right answer derived from the truth
-    (never from the normaliser under test)."""
-    rng = random.Random(seed * 31 + 7)
-    # who is who on the canonical 4情報 (family, given, birth, address) of the record in force
-    four: dict[tuple, list[str]] = {}
-    current: dict[str, tuple[Person, Version]] = {}
-    for p in people:
-        v = p.in_force(today)
-        if v is None:
-            continue
-        current[p.code] = (p, v)
-        for fam in {v.family[0], *(v.old_family[:1] if v.old_family else ())}:
-            four.setdefault((fam, p.given[0], p.birth, v.address.canonical()), []).append(p.code)
-    codes = sorted(current)
-    out: list[LabelledQuery] = []
-    kinds = ("code", "kojin", "four", "four_kana", "old_name", "name_birth_only", "unknown", "fuhyo_code", "twin")
-    twins = [k for k, v in four.items() if len(set(v)) > 1]
-    for i in range(n):
-        kind = kinds[i % len(kinds)]
-        p, v = current[codes[rng.randrange(len(codes))]]
-        status = "10" if v.reason in REMOVALS else "00"
-        row = {"連番": str(i + 1)}
-        q = LabelledQuery(row, status, p.code, kind)
-        if kind == "code":
-            row["住民票コード"] = p.code if rng.random() < 0.7 else p.code.translate(_FULL)
-        elif kind == "kojin":
-            if not p.kojin:
-                row["住民票コード"] = p.code
-            else:
-                k = p.kojin
-                row["個人番号"] = rng.choice((k, f"{k[:4]}-{k[4:8]}-{k[8:]}", k.translate(_FULL), f"{k[:4]} {k[4:8]} {k[8:]}"))
-        elif kind in ("four", "four_kana", "old_name", "twin"):
-            fam = v.family
-            if kind == "old_name" and v.old_family:
-                fam = v.old_family
-            if kind == "twin" and twins:
-                fam_t, given_t, birth_t, addr_t = twins[rng.randrange(len(twins))]
-                twin_code = four[(fam_t, given_t, birth_t, addr_t)][0]
-                p, v = current[twin_code]
-                fam = (fam_t, "")
-            if kind == "four_kana":
-                kana_fam = fam[1] or v.family[1]
-                row["氏名かな"] = _kana_text(kana_fam, p.given[1], rng)
-            else:
-                row["氏名"] = _name_text(fam[0], p.given[0], rng)
-            row["生年月日"] = _birth_text(p.birth, rng)
-            row["住所"] = _address_text(v.address, rng)
-            if rng.random() < 0.5:
-                row["性別"] = rng.choice({"1": ("1", "男"), "2": ("2", "女")}[p.sex])
-            key = (fam[0] if kind != "four_kana" else None, p.given[0], p.birth, v.address.canonical())
-            if kind == "four_kana":
-                # a kana query can mean anyone whose reading matches
-                same = {c for (f, g, b, a), cs in four.items() if b == p.birth and a == v.address.canonical()
-                        for c in cs if current[c][1].family[1] == (fam[1] or v.family[1])
-                        and current[c][0].given[1] == p.given[1]}
-            else:
-                same = set(four.get(key, []))
-            if "性別" in row:
-                same = {c for c in same if current[c][0].sex == p.sex}
-            if len(same) > 1:
-                q.expected_status, q.expected_code = "30", None
-            else:
-                q.expected_code = p.code
-                q.expected_status = "10" if v.reason in REMOVALS else "00"
-        elif kind == "name_birth_only":
-            row["氏名"] = _name_text(v.family[0], p.given[0], rng)
-            row["生年月日"] = _birth_text(p.birth, rng)
-            q.expected_status, q.expected_code = "90", None
-        elif kind == "unknown":
-            row["住民票コード"] = with_check_digit(f"{rng.randrange(10**9):09d}9")
-            if row["住民票コード"] in current or any(x.code == row["住民票コード"] for x in people):
-                row["住民票コード"] = with_check_digit("9999999999")
-            q.expected_status, q.expected_code = "20", None
-        elif kind == "fuhyo_code":
-            row["対象"] = "附票"
-            row["住民票コード"] = p.code
-            q.expected_status = "10" if v.reason in ("死亡", "職権消除") else "00"
-        q.row = row
-        out.append(q)
-    return out
+def _run(jobs: Iterable[tuple], workers: int) -> Iterator[tuple[str, str, GenerationSummary]]:
+    if workers <= 1:
+        yield from map(_render_block, jobs)
+        return
+    from collections import deque
+    with ProcessPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for job in jobs:
+            pending.append(pool.submit(_render_block, job))
+            if len(pending) >= 2 * workers:  # bounded: at most 2 blocks per worker in flight
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
