@@ -20,6 +20,14 @@ def check_passphrase(passphrase: bytes) -> bytes:
     return passphrase
 
 
+def check_operator_id(operator_id: str) -> str:
+    from bulktool.session import OPERATOR_ID
+
+    if not OPERATOR_ID.fullmatch(operator_id):
+        raise BulkError("E-AUTH-015")
+    return operator_id
+
+
 def init_workspace(home, *, terminal_id: str, admin_id: str, name: str | None, trained_on: date | None,
                    passphrase: bytes) -> tuple[Workspace, str]:
     """A new workspace with its terminal keys, store, ledger genesis and first administrator.
@@ -29,6 +37,7 @@ def init_workspace(home, *, terminal_id: str, admin_id: str, name: str | None, t
     from bulktool.store.sqlite import SqliteStore
 
     check_passphrase(passphrase)
+    check_operator_id(admin_id)
     ws = Workspace.create(home, terminal_id)
     created = [ws.path(n) for n in ("registry.sqlite", "store.sqlite", "ledger.sqlite", "oplog.sqlite",
                                     wsmod.TERMINAL_KEY, wsmod.TERMINAL_PUB)]
@@ -70,6 +79,7 @@ def add_operator(s: Session, operator_id: str, *, name: str, role: str, trained_
                  valid_until: date | None, passphrase: bytes) -> Operator:
     if role not in ROLES:
         raise BulkError("E-AUTH-010", role=role)
+    check_operator_id(operator_id)
     check_passphrase(passphrase)
     op = Operator(operator_id, name, role, trained_on, valid_until or fiscal_year_end_after(trained_on),
                   False, False, 0, wsmod.wrap_kek(s.kek, passphrase, operator_id))

@@ -108,12 +108,9 @@ def _check_purpose(s: Session, req: ExchangeRequest) -> Department:
 
 
 def _already_answered(s: Session, request_sha: str) -> int | None:
-    """The 出力 entry that already answered this request container (its first file), if any."""
-    for e in s.ledger.find(event="出力"):
-        files = e.get("files") or []
-        if files and files[0].get("sha256") == request_sha:
-            return e["seq"]
-    return None
+    """The 出力 entry that already answered this request container, if any."""
+    out = s.ledger.output_for_request(request_sha)
+    return out["seq"] if out else None
 
 
 def _irai(raw: bytes | None, req: ExchangeRequest) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +21,8 @@ from bulktool.registry import PERMISSIONS, ROLE_LABELS, Operator, Registry
 from bulktool.workspace import Workspace
 
 ACTIVE_LOCK = "tmp/active.lock"
+# An operator ID: letters, digits and - _ . ; never a run of 11 or more digits (a resident's number).
+OPERATOR_ID = re.compile(r"(?!.*[0-9]{11})[A-Za-z0-9_.\-]{1,32}")
 
 
 def today() -> date:
@@ -95,7 +98,9 @@ def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase
     """Check account, passphrase and role; every refusal is in the operation log."""
 
     def refuse(err: BulkError, outcome: str = "ログイン失敗") -> BulkError:
-        log_outcome(ws, operator_id=operator_id, command=command, outcome=outcome, code=err.code)
+        # whatever was typed as an ID is logged only if it has the shape of an operator ID
+        logged_id = operator_id if OPERATOR_ID.fullmatch(operator_id) else "（不正な形式の操作者ID）"
+        log_outcome(ws, operator_id=logged_id, command=command, outcome=outcome, code=err.code)
         return err
 
     op = registry.operator(operator_id)

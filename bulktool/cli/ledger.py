@@ -82,7 +82,7 @@ def ledger_verify(terminal_key: Optional[str] = typer.Option(None, "--terminal-k
         report = verify_chain(s.ledger.entries(), pub.ed25519, cp)
         s.counts = {"entries": report.count}
         if not report.ok:
-            raise BulkError("E-LED-001", entry=report.first_bad, reason=report.reason)
+            raise report.error()
     console.print(f"管理簿を検証しました: {report.count} 件、すべて正常です。")
     console.print(f"先頭ハッシュ: {report.head_hash}")
 
