@@ -89,18 +89,23 @@ def unpack_files(plain: bytes | bytearray, limits: Limits) -> list[tuple[str, by
 
 
 def seal(files: list[tuple[str, bytes]], *, recipient: X25519PublicKey, sender: Ed25519PrivateKey) -> bytes:
+    """Seal named files to `recipient` (X25519), signed by `sender` (Ed25519). A fresh ephemeral
+    key per envelope, so a fresh AEAD key: nonces can never repeat."""
     eph = X25519PrivateKey.generate()
     eph_raw, rcpt_raw = _raw(eph.public_key()), _raw(recipient)
     header = (MAGIC + bytes([VERSION, 0]) + key_id(recipient) + eph_raw + _raw(sender.public_key())
               + struct.pack(">I", CHUNK))
     aead = AESGCM(_aead_key(eph.exchange(recipient), eph_raw, rcpt_raw))
-    plain = pack_files(files)
+    plain = memoryview(pack_files(files))
+    digest = hashlib.sha256(header)
     out = [header]
     n_chunks = max(1, -(-len(plain) // CHUNK))
     for i in range(n_chunks):
-        out.append(aead.encrypt(_nonce(i, i == n_chunks - 1), plain[i * CHUNK:(i + 1) * CHUNK], header))
-    body = b"".join(out)
-    return body + sender.sign(INFO + hashlib.sha256(body).digest())
+        sealed = aead.encrypt(_nonce(i, i == n_chunks - 1), plain[i * CHUNK:(i + 1) * CHUNK], header)
+        digest.update(sealed)
+        out.append(sealed)
+    out.append(sender.sign(INFO + digest.digest()))
+    return b"".join(out)
 
 
 def open_sealed(data: bytes, *, recipient: X25519PrivateKey, sender: Ed25519PublicKey | None,
