@@ -43,18 +43,30 @@ from functools import lru_cache
 # --- character sets ---------------------------------------------------------------------
 _WHITESPACE = "".join(chr(c) for c in range(0x10000) if chr(c).isspace())
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters and BOM
-_VARIATION = [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]
+_VARIATION = range(0xFE00, 0xFE10)  # the supplementary IVS (U+E0100–E01EF) go by _IVS_RE
+_IVS_RE = re.compile("[\U000e0100-\U000e01ef]+")
 #: Every hyphen look-alike other than the katakana 長音 (ー, ｰ).
 HYPHENS = "-‐‑‒–—―−－─━"
 #: Characters taken as 長音 in kana (the 長音 itself, the hyphens, and the wave dashes).
 LONG_MARKS = "ーｰ" + HYPHENS + "～〜~"
 _FULL_ASCII = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}  # ！…～ → !…~
+_IDENTITY = list(range(0x10000))
 
-_DIGITS_TABLE = str.maketrans({**{0xFF10 + i: 0x30 + i for i in range(10)},
+
+def _bmp_table(mapping: dict[int, object]) -> list:
+    """A str.translate table indexed by code point over the BMP: about 3× faster than a dict on
+    Japanese text. Characters above U+FFFF fall outside (IndexError) and are left untouched."""
+    table: list = _IDENTITY.copy()  # shares the int objects: 512 KiB of pointers per table
+    for cp, value in mapping.items():
+        table[cp] = value
+    return table
+
+
+_DIGITS_TABLE = _bmp_table({**{0xFF10 + i: 0x30 + i for i in range(10)},
                                **{ord(c): None for c in _WHITESPACE + _INVISIBLE + HYPHENS + "ーｰ"}})
 
-_NAME_TABLE = str.maketrans({**_FULL_ASCII, **{ord(c): None for c in _WHITESPACE + _INVISIBLE},
-                             **{cp: None for cp in _VARIATION}})
+_NAME_TABLE = _bmp_table({**_FULL_ASCII, **{ord(c): None for c in _WHITESPACE + _INVISIBLE},
+                          **{cp: None for cp in _VARIATION}})
 # A half-width katakana run (or combining sound marks), with the kana before it: NFKC on kana
 # alone is safe and composes ｶﾞ → ガ, ﾊﾟ → パ, ｳﾞ → ヴ, カ+U+3099 → ガ.
 _HALF_KANA_RE = re.compile("[\u3041-\u3096\u30a1-\u30fa]?[\uff61-\uff9f\u3099\u309a]+")
@@ -74,7 +86,7 @@ def _seion_hiragana(ch: str) -> str:
     return base.translate(str.maketrans("ぁぃぅぇぉっゃゅょゎゕゖゐゑを", "あいうえおつやゆよわかけいえお"))
 
 
-def _kana_table() -> dict[int, object]:
+def _kana_table() -> list:
     table: dict[int, object] = dict(_FULL_ASCII)
     for cp in [*range(0x3041, 0x3097), *range(0x30A1, 0x30FB), *range(0xFF66, 0xFF9E), *range(0x31F0, 0x3200)]:
         ch = chr(cp)
@@ -91,7 +103,7 @@ def _kana_table() -> dict[int, object]:
         table[ord(c)] = "ー"
     for c in "ゝゞヽヾ":
         table[ord(c)] = "ゝ"  # iteration marks: repeat the kana before (voicing dropped by 清音化)
-    return table
+    return _bmp_table(table)
 
 
 _KANA_TABLE = _kana_table()
@@ -100,7 +112,6 @@ _VOWEL = {ch: v for v, chars in (("あ", "あかさたなはまやらわ"), ("�
           for ch in chars}
 _VOWEL["え"] = "え"  # えー stays ええ: the え itself is not a 漢語 long vowel
 _VOWEL["お"] = "お"  # おー stays おお (おおの), like え above
-_MARKS_RE = re.compile("[ーゝ]")
 _HAS_KANA_RE = re.compile("[\u3041-\u3096\u30a1-\u30fa\u31f0-\u31ff\uff66-\uff6f\uff71-\uff9d]")
 _KANA_RE = re.compile("[\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff65-\uff9f\u3099\u309a"
                       + re.escape(LONG_MARKS + _WHITESPACE) + "]+")
@@ -134,6 +145,8 @@ def name_key(name: str) -> str:
     and new forms stay apart, and kana keep their script (やまだ ≠ ヤマダ here: kana_key compares
     readings)."""
     value = name.translate(_NAME_TABLE)
+    if not value.isascii() and _IVS_RE.search(value):
+        value = _IVS_RE.sub("", value)
     return _HALF_KANA_RE.sub(_nfkc_match, value) if _HALF_KANA_RE.search(value) else value
 
 
@@ -144,31 +157,27 @@ def kana_key(kana: str) -> str:
     look-alikes → the lengthened vowel (ユーコ → ゆうこ, コータ → こうた, ケーコ → けいこ), iteration
     marks (ゝゞ) → the kana before."""
     value = kana.translate(_KANA_TABLE)
+    if _IVS_RE.search(value):
+        value = _IVS_RE.sub("", value)
     if "ー" in value or "ゝ" in value:
-        value = _MARKS_RE.sub(_MarkResolver(value), value)
+        value = _resolve_marks(value)
     return value
 
 
-class _MarkResolver:
-    """re.sub callback: a 長音 becomes the vowel of the kana before it, an iteration mark repeats
-    it; with no kana before (or after ん), the mark is dropped."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __call__(self, m: re.Match) -> str:
-        i = m.start()
-        while i > 0 and self.text[i - 1] in "ーゝ":
-            i -= 1
-        prev = self.text[i - 1] if i else ""
-        if m.group(0) == "ゝ":
-            return prev if prev in _VOWEL or prev == "ん" else ""
-        if prev not in _VOWEL:
-            return ""
-        # After a run of marks the vowel repeats (ゆーー → ゆうう): resolve from the base kana.
-        return _VOWEL[_VOWEL[prev]] if m.start() - i else _VOWEL[prev]
+def _resolve_marks(value: str) -> str:
+    """A 長音 becomes the vowel of the kana before it (ゆーー → ゆうう), an iteration mark repeats
+    that kana; with no kana before (or after ん for a 長音), the mark is dropped."""
+    out = []
+    prev = ""
+    for ch in value:
+        if ch == "ー":
+            ch = _VOWEL.get(prev, "")
+        elif ch == "ゝ":
+            ch = prev if prev in _VOWEL or prev == "ん" else ""
+        if ch:
+            out.append(ch)
+            prev = ch
+    return "".join(out)
 
 
 def is_kana(value: str) -> bool:
@@ -189,11 +198,11 @@ _SPACE_RE = re.compile("[" + re.escape(_WHITESPACE) + "]+")
 KANJI_DIGIT = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _KANJI_UNIT = {"十": 10, "百": 100, "千": 1000}
 _KN = "〇零一二三四五六七八九十百千"
-_ADDR_TABLE = str.maketrans({**{ord(c): None for c in _WHITESPACE + _INVISIBLE},
+_ADDR_TABLE = _bmp_table({**{ord(c): " " for c in _WHITESPACE}, **{ord(c): None for c in _INVISIBLE},
                              **{cp: None for cp in [*_VARIATION, *range(0x300, 0x370), 0x3099, 0x309A]},
                              **{ord(c): "-" for c in HYPHENS}, ord("〜"): "~",
                              **{ord(c): "ケ" for c in "ヶヵ"}})
-_SPACE_DIGITS_RE = re.compile(r"(?<=[0-9])[" + re.escape(_WHITESPACE) + r"]+(?=[0-9])")
+_SPACE_DIGITS_RE = re.compile(r"(?<=[0-9]) +(?=[0-9])")
 _KANJI_CLASS = "\u3005\u3006\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _KE_RE = re.compile(f"(?<=[{_KANJI_CLASS}])[ケがガ](?=[{_KANJI_CLASS}])")
 _KANJI_NUM_RE = re.compile(f"[{_KN}]+(?=丁目|丁|番地|番(?!町)|号|の|-|ー[0-9{_KN}]|条|線|地割|$)")
@@ -206,7 +215,7 @@ PREFECTURES = ("北海道 青森県 岩手県 宮城県 秋田県 山形県 福�
                "富山県 石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 奈良県 和歌山県 "
                "鳥取県 島根県 岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 "
                "鹿児島県 沖縄県").split()
-_PREF_RE = re.compile("^(?:〒[0-9]{3}-?[0-9]{4})?(?:" + "|".join(PREFECTURES) + ")*")
+_PREF_RE = re.compile("(?:〒[0-9]{3}-?[0-9]{4})?(?:" + "|".join(PREFECTURES) + ")*")
 
 
 def kanji_to_int(text: str) -> int:
@@ -236,22 +245,31 @@ def address_key(address: str) -> str:
     numbers → arabic; a dash after katakana (not before a digit) → ー (センタ－ = センター); ー between
     digits → '-'; 丁目/番地/番/号/号室/の after a number → '-'; a '-' ending a number dropped; a
     leading 〒 postal code and prefecture name dropped (the store holds one prefecture)."""
-    v = unicodedata.normalize("NFKC", address)
-    v = _SPACE_DIGITS_RE.sub("-", v).translate(_ADDR_TABLE)
+    v = unicodedata.normalize("NFKC", address).translate(_ADDR_TABLE)
+    if " " in v:
+        v = _SPACE_DIGITS_RE.sub("-", v).replace(" ", "")
+    if not v.isascii() and _IVS_RE.search(v):
+        v = _IVS_RE.sub("", v)
     if "大字" in v:
         while "大字" in v:
             v = v.replace("大字", "")
         v = unicodedata.normalize("NFKC", v)  # what the removal brought together (idempotence)
     elif not v.isascii() and not unicodedata.is_normalized("NFKC", v):
         v = unicodedata.normalize("NFKC", v)  # a deleted space or mark between two composable chars
-    v = _KE_RE.sub("ケ", v)
+    if "ケ" in v or "が" in v or "ガ" in v:
+        v = _KE_RE.sub("ケ", v)
     v = _KANJI_NUM_RE.sub(_kanji_number, v)
-    v = _KATA_DASH_RE.sub("ー", v)
-    v = _DIGIT_LONG_RE.sub("-", v)
+    if "-" in v:
+        v = _KATA_DASH_RE.sub("ー", v)
+    if "ー" in v:
+        v = _DIGIT_LONG_RE.sub("-", v)
     v = _SEP_RE.sub("-", v)
-    v = _DASH_RUN_RE.sub("-", v)
-    v = _TRAILING_DASH_RE.sub("", v)
-    return _PREF_RE.sub("", v)
+    if "-" in v:
+        if "--" in v:
+            v = _DASH_RUN_RE.sub("-", v)
+        v = _TRAILING_DASH_RE.sub("", v)
+    end = _PREF_RE.match(v).end()  # type: ignore[union-attr]  (the pattern matches '' at least)
+    return v[end:] if end else v
 
 
 # --- dates ------------------------------------------------------------------------------
@@ -278,7 +296,7 @@ _WAREKI_RES = (re.compile(_ERA + f"([0-9]{{1,2}}|[{_KN}]+|元)年{_N}月{_N}日?
 _ISO_RES = (re.compile(r"([0-9]{4})([./\-])([0-9]{1,2})\2([0-9]{1,2})"),
             re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?"),
             re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})"))
-_DATE_TABLE = str.maketrans({**{ord(c): None for c in _WHITESPACE + _INVISIBLE}, **{ord(c): "-" for c in HYPHENS + "ー"}})
+_DATE_TABLE = _bmp_table({**{ord(c): None for c in _WHITESPACE + _INVISIBLE}, **{ord(c): "-" for c in HYPHENS + "ー"}})
 
 
 def _num(text: str) -> int:

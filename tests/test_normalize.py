@@ -137,10 +137,12 @@ def test_kana_key_keeps_different_readings_apart():
 
 def test_kana_table_is_idempotent():
     table = normalize._KANA_TABLE
-    for value in table.values():
+    changed = [value for cp, value in enumerate(table) if value != cp]
+    assert len(changed) > 300
+    for value in changed:
         if isinstance(value, str):
             for ch in value:
-                assert table.get(ord(ch), ch) == ch
+                assert table[ord(ch)] in (ch, ord(ch))
 
 
 def test_is_kana():
