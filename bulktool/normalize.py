@@ -19,8 +19,9 @@ Pitfalls guarded against:
 - Half-width katakana carry (han)dakuten as separate characters (ｶﾞ = ｶ + ﾞ), and macOS text may
   carry combining U+3099/U+309A: they are composed (names) or dropped with 清音化 (kana keys), so
   ｶﾞ, ガ and カ+U+3099 agree.
-- ー is a 長音 in kana (センター) but a hyphen between digits (2ー3): in addresses only a ー between
-  digits is a hyphen; in kana keys 長音 and its look-alikes (－−‐-～〜) become the lengthened vowel.
+- ー is a 長音 in kana (センター) but a hyphen after a number (2ー3): in addresses only a ー right
+  after a number (or its 番/号) is a hyphen; in kana keys 長音 and its look-alikes (－−‐-～〜)
+  become the lengthened vowel.
 - 清音化 (が→か, ぱ→は) merges readings on purpose, for kana only: 「はし」 and 「はじ」 become one
   key. That is why a kana-only query must also agree on birth date and address, and why several
   persons on one key come out 複数該当, never a silent single hit.
@@ -65,6 +66,7 @@ def _bmp_table(mapping: dict[int, object]) -> list:
 _DIGITS_TABLE = _bmp_table({**{0xFF10 + i: 0x30 + i for i in range(10)},
                                **{ord(c): None for c in _WHITESPACE + _INVISIBLE + HYPHENS + "ーｰ"}})
 
+_NAME_TABLE_WIDTH = _bmp_table(_FULL_ASCII)
 _NAME_TABLE = _bmp_table({**_FULL_ASCII, **{ord(c): None for c in _WHITESPACE + _INVISIBLE},
                           **{cp: None for cp in _VARIATION}})
 # A half-width katakana run (or combining sound marks), with the kana before it: NFKC on kana
@@ -110,8 +112,8 @@ _KANA_TABLE = _kana_table()
 _VOWEL = {ch: v for v, chars in (("あ", "あかさたなはまやらわ"), ("い", "いきしちにひみりえけせてねへめれ"),
                                   ("う", "うくすつぬふむゆるおこそとのほもよろ"))
           for ch in chars}
-_VOWEL["え"] = "え"  # えー stays ええ: the え itself is not a 漢語 long vowel
-_VOWEL["お"] = "お"  # おー stays おお (おおの), like え above
+_VOWEL["え"] = "え"  # えー → ええ and おー → おお (おおの): only a consonant + e/o lengthens as
+_VOWEL["お"] = "お"  # い/う (けい, こう), as 現代仮名遣い writes those long vowels
 _HAS_KANA_RE = re.compile("[\u3041-\u3096\u30a1-\u30fa\u31f0-\u31ff\uff66-\uff6f\uff71-\uff9d]")
 _KANA_RE = re.compile("[\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff65-\uff9f\u3099\u309a"
                       + re.escape(LONG_MARKS + _WHITESPACE) + "]+")
@@ -130,7 +132,7 @@ def digits(value: str) -> str:
 
 def width(value: str) -> str:
     """Full-width ASCII → ASCII, half-width katakana → full-width (ｶﾞ → ガ). Kanji untouched."""
-    value = value.translate(_FULL_ASCII)
+    value = value.translate(_NAME_TABLE_WIDTH)
     return _HALF_KANA_RE.sub(_nfkc_match, value) if _HALF_KANA_RE.search(value) else value
 
 
@@ -157,8 +159,6 @@ def kana_key(kana: str) -> str:
     look-alikes → the lengthened vowel (ユーコ → ゆうこ, コータ → こうた, ケーコ → けいこ), iteration
     marks (ゝゞ) → the kana before."""
     value = kana.translate(_KANA_TABLE)
-    if _IVS_RE.search(value):
-        value = _IVS_RE.sub("", value)
     if "ー" in value or "ゝ" in value:
         value = _resolve_marks(value)
     return value
@@ -207,8 +207,7 @@ _KANJI_CLASS = "\u3005\u3006\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U
 _KE_RE = re.compile(f"(?<=[{_KANJI_CLASS}])[ケがガ](?=[{_KANJI_CLASS}])")
 _KANJI_NUM_RE = re.compile(f"[{_KN}]+(?=丁目|丁|番地|番(?!町)|号|の|-|ー[0-9{_KN}]|条|線|地割|$)")
 _KATA_DASH_RE = re.compile(r"(?<=[ァ-ヶ])-+(?![0-9])")
-_DIGIT_LONG_RE = re.compile(r"(?<=[0-9])ー+(?=[0-9])")
-_SEP_RE = re.compile(r"(?<=[0-9])(?:丁目|番地の(?=[0-9])|番地|番(?!町)|号室|号|の(?=[0-9])|-)+")
+_SEP_RE = re.compile(r"(?<=[0-9])(?:丁目|番地の(?=[0-9])|番地|番(?!町)|号室|号|の(?=[0-9])|-|ー)+")
 _DASH_RUN_RE = re.compile(r"-{2,}")
 _TRAILING_DASH_RE = re.compile(r"(?<=[0-9])-(?![0-9])")
 PREFECTURES = ("北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 新潟県 "
@@ -242,8 +241,8 @@ def address_key(address: str) -> str:
     agree while 「1-12」/「11-2」 and 「2丁目1番2号」/「2丁目12号」 differ. In order: NFKC; a space
     between digits → '-', other spaces, IVS and stray combining marks dropped; hyphen look-alikes
     → '-', 〜 → ~, ヶ/ヵ → ケ; 大字 dropped; ケ/が/ガ between kanji → ケ; kanji numerals of address
-    numbers → arabic; a dash after katakana (not before a digit) → ー (センタ－ = センター); ー between
-    digits → '-'; 丁目/番地/番/号/号室/の after a number → '-'; a '-' ending a number dropped; a
+    numbers → arabic; a dash after katakana (not before a digit) → ー (センタ－ = センター);
+    丁目/番地/番/号/号室/の/ー after a number → '-'; a '-' ending a number dropped; a
     leading 〒 postal code and prefecture name dropped (the store holds one prefecture)."""
     v = unicodedata.normalize("NFKC", address).translate(_ADDR_TABLE)
     if " " in v:
@@ -261,8 +260,6 @@ def address_key(address: str) -> str:
     v = _KANJI_NUM_RE.sub(_kanji_number, v)
     if "-" in v:
         v = _KATA_DASH_RE.sub("ー", v)
-    if "ー" in v:
-        v = _DIGIT_LONG_RE.sub("-", v)
     v = _SEP_RE.sub("-", v)
     if "-" in v:
         if "--" in v:

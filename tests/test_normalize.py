@@ -193,6 +193,7 @@ def test_address_kanji_numerals_inside_place_names_stay():
 
 def test_address_long_vowel_in_place_name_is_not_a_hyphen():
     assert address_key("センター1ー2") == "センター1-2"
+    assert address_key("2番ー1") == address_key("2-1")  # after a number, ー is a hyphen
     assert address_key("センタ－ビル") == address_key("センタービル")
 
 
