@@ -27,15 +27,14 @@ def demo(people: int = typer.Option(20_000, "--people", help="合成住民の人
     with console.status("実行中…"):
         report = run_demo(people=people, seed=seed, say=say)
     t = Table(title="照会結果の内訳（正解ラベルとの照合）")
-    t.add_column("形式")
-    for code, label in STATUS:
-        t.add_column(f"{code} {label}", justify="right")
-    t.add_column("正解と一致", justify="right")
-    t.add_column("別人への該当", justify="right")
+    t.add_column("処理結果")
     for ex in report.exchanges:
-        t.add_row(ex["kind"], *(str(ex["counts"].get(code, 0)) for code, _ in STATUS),
-                  f"{ex['agree']}/{ex['rows']}", str(ex["wrong_person"]),
-                  style="red" if ex["wrong_person"] else None)
+        t.add_column(ex["kind"], justify="right")
+    for code, label in STATUS:
+        t.add_row(f"{code} {label}", *(f"{ex['counts'].get(code, 0):,}" for ex in report.exchanges))
+    t.add_row("正解と一致", *(f"{ex['agree']}/{ex['rows']}" for ex in report.exchanges), style="bold")
+    t.add_row("別人への該当", *(str(ex["wrong_person"]) for ex in report.exchanges),
+              style="bold red" if any(ex["wrong_person"] for ex in report.exchanges) else "bold green")
     console.print(t)
     console.print(f"管理簿: {report.ledger_entries} 件、連鎖と署名を検証済み（先頭ハッシュ {report.ledger_head[:16]}…）")
     console.print("デモの作業領域・媒体・合成データは削除しました。"
