@@ -305,13 +305,38 @@ _AGE_CUM = _cum([w for _, _, w in _AGE_BANDS])
 _CODE_MUL, _KOJIN_MUL = 3_145_727_939, 73_939_133_117  # odd, not multiples of 5: bijections mod 10^n
 
 
+_W10 = bytes(2 + n % 6 for n in reversed(range(10)))
+_W11 = bytes(2 + n % 6 for n in reversed(range(11)))
+_CHECK = "".join(str(0 if r <= 1 else 11 - r) for r in range(11))
+
+
+def _with_check(body: str, weights: bytes) -> str:
+    """checkdigit.with_check_digit, faster (map over bytes); tests compare the two."""
+    total = sum(map(int.__mul__, body.encode(), weights)) - 48 * sum(weights)
+    return body + _CHECK[total % 11]
+
+
 def jumin_code_for(index: int, seed: int) -> str:
     """住民票コード of person `index` (unique per index; an index ≥ people is nobody's)."""
-    return with_check_digit(f"{(index * _CODE_MUL + 1_000_000_000 + seed * 7_919) % 10**10:010d}")
+    return _with_check(f"{(index * _CODE_MUL + 1_000_000_000 + seed * 7_919) % 10**10:010d}", _W10)
 
 
 def kojin_bango_for(index: int, seed: int) -> str:
-    return with_check_digit(f"{(index * _KOJIN_MUL + 234_567_890_123 + seed * 104_729) % 10**11:011d}")
+    return _with_check(f"{(index * _KOJIN_MUL + 234_567_890_123 + seed * 104_729) % 10**11:011d}", _W11)
+
+
+def _below(rng: random.Random, n: int) -> int:
+    """rng.randrange(n), faster (one rng.random() call; n is small here)."""
+    return int(rng.random() * n)
+
+
+def _between(rng: random.Random, lo: int, hi: int) -> int:
+    """rng.randint(lo, hi), faster."""
+    return lo + int(rng.random() * (hi - lo + 1))
+
+
+def _pick(rng: random.Random, seq):
+    return seq[int(rng.random() * len(seq))]
 
 
 class _Block:
@@ -333,25 +358,25 @@ class _Block:
         year = date.fromordinal(birth).year
         era = "古" if year < 1950 else "中" if year < 1995 else "新"
         if self.rng.random() < 0.15:
-            era = self.rng.choice("古中新")
-        return self.rng.choice(self.t.given[(sex, era)])
+            era = _pick(self.rng, "古中新")
+        return _pick(self.rng, self.t.given[(sex, era)])
 
     def address(self, city: int | None = None) -> Address:
         rng = self.rng
         if city is None:
             city = min(bisect(self.t.city_cum, rng.random()), len(self.t.cities) - 1)
-        town = rng.randrange(len(self.t.towns))
+        town = _below(rng, len(self.t.towns))
         if self.t.towns[town][1]:
-            a = Address(city, town, rng.randint(1, 6), rng.randint(1, 30), rng.randint(1, 28))
+            a = Address(city, town, _between(rng, 1, 6), _between(rng, 1, 30), _between(rng, 1, 28))
         else:
-            a = Address(city, town, 0, rng.randint(1, 2400), rng.randint(1, 12) if rng.random() < 0.5 else 0)
+            a = Address(city, town, 0, _between(rng, 1, 2400), _between(rng, 1, 12) if rng.random() < 0.5 else 0)
         if rng.random() < 0.22:
-            a.building = rng.choice(BUILDINGS)
-            a.room = rng.choice(ROOMS)
+            a.building = _pick(rng, BUILDINGS)
+            a.room = _pick(rng, ROOMS)
         return a
 
     def style(self, city: int) -> int:
-        return self.city_style[city] if self.rng.random() < 0.85 else self.rng.randrange(4)
+        return self.city_style[city] if self.rng.random() < 0.85 else _below(self.rng, 4)
 
     def birth(self) -> int:
         rng = self.rng
@@ -378,7 +403,7 @@ class _Block:
             start, reason = birth, R_BIRTH
         else:
             lo = max(JUKINET_START, birth + 18 * 365)
-            start, reason = (rng.randint(lo, today), R_IN) if lo < today else (max(birth, JUKINET_START), R_IN)
+            start, reason = (_between(rng, lo, today), R_IN) if lo < today else (max(birth, JUKINET_START), R_IN)
         start = min(start, today)
         # the end (a removal), decided first so that events fit before it
         end, end_reason = today, None
@@ -394,7 +419,7 @@ class _Block:
             elif r < p_death + 0.048:
                 end_reason = R_EXOFFICIO
             if end_reason and today - start > 3:
-                end = rng.randint(start + 2, today)
+                end = _between(rng, start + 2, today)
             else:
                 end_reason = None
         # events between start and end
@@ -402,17 +427,17 @@ class _Block:
         if not quiet:
             k = rng.random()
             for _ in range(0 if k < 0.55 else 1 if k < 0.8 else 2 if k < 0.93 else 3):
-                events.append((rng.randint(start, end), R_MOVE if rng.random() < 0.7 else R_IN))
+                events.append((_between(rng, start, end), R_MOVE if rng.random() < 0.7 else R_IN))
             if family not in GAIJI_SURNAMES and rng.random() < (0.35 if sex == "2" else 0.03):
                 wed = birth + int(rng.uniform(22, 40) * 365.2425)
                 if start < wed < end:
                     events.append((wed, R_NAME))
                     if wed < KYUUJI_START < end and rng.random() < 0.12:
-                        events.append((rng.randint(KYUUJI_START, end), R_KYUUJI))
+                        events.append((_between(rng, KYUUJI_START, end), R_KYUUJI))
         events.sort()
         seq, day = 1, start
         v = Version(seq, reason, start, family[0], family[1], None, None, start_address,
-                    self.style(start_address.city), False, rng.randrange(1, 6))
+                    self.style(start_address.city), False, _between(rng, 1, 5))
         p.versions.append(v)
         self._fuhyo(p, v, "新規")
         maiden: tuple[str, str] | None = None
@@ -439,25 +464,25 @@ class _Block:
                 if addr.city == prev.address.city:
                     what = R_MOVE
                 else:
-                    arrive = when + rng.randint(1, 10)
+                    arrive = when + _between(rng, 1, 10)
                     if arrive >= end or arrive > today:
                         break
                     seq += 1
                     p.versions.append(Version(seq, R_OUT, when, fam, kana, old_f, old_k, prev.address, prev.style,
-                                              False, rng.randrange(1, 6)))
+                                              False, _between(rng, 1, 5)))
                     when = arrive
             if what == R_MOVE:
                 addr = self.address(prev.address.city)
             seq += 1
             style = prev.style if addr is prev.address else self.style(addr.city)
-            v = Version(seq, what, when, fam, kana, old_f, old_k, addr, style, False, rng.randrange(1, 6))
+            v = Version(seq, what, when, fam, kana, old_f, old_k, addr, style, False, _between(rng, 1, 5))
             p.versions.append(v)
             self._fuhyo(p, v, "異動")
             day = when
             if rng.random() < 0.006 and when < today:  # a version entered in error, logically deleted
                 seq += 1
                 p.versions.append(Version(seq, R_MOVE, when + 1, fam, kana, old_f, old_k,
-                                          self.address(addr.city), style, True, rng.randrange(1, 6)))
+                                          self.address(addr.city), style, True, _between(rng, 1, 5)))
                 day = when + 1
         if end_reason:
             last = p.in_force()
@@ -465,7 +490,7 @@ class _Block:
             if end <= today:
                 seq += 1
                 v = Version(seq, end_reason, end, last.family, last.kana, last.old_family, last.old_kana,
-                            last.address, last.style, False, rng.randrange(1, 6))
+                            last.address, last.style, False, _between(rng, 1, 5))
                 p.versions.append(v)
                 self._fuhyo(p, v, "消除" if end_reason in (R_DEATH, R_EXOFFICIO) else end_reason)
         # 個人番号: everyone still recorded on 2015-10-05 got one (written on every version here)
@@ -478,7 +503,7 @@ class _Block:
         if v.reason == R_OUT and notice == "異動":
             return
         if v.reason == R_OUT:
-            dest = self.rng.choice(self.t.outside)
+            dest = _pick(self.rng, self.t.outside)
             f = FuhyoVersion(v.day, v, None, dest, False, "1", "転出")
             p.outside_text = f"{dest[0]}{dest[1]}{self._outside_body()}"
         elif v.reason == R_ABROAD:
@@ -494,16 +519,16 @@ class _Block:
 
     def _outside_body(self) -> str:
         rng = self.rng
-        return f"{rng.choice(('栄', '本町', '丸の内', '新町', '駅前'))}{rng.randint(1, 5)}丁目{rng.randint(1, 20)}番{rng.randint(1, 20)}号"
+        return f"{_pick(rng, ('栄', '本町', '丸の内', '新町', '駅前'))}{_between(rng, 1, 5)}丁目{_between(rng, 1, 20)}番{_between(rng, 1, 20)}号"
 
     def pair(self, index: int) -> tuple[Person, Person]:
         """Two different people who look alike (PAIR_KINDS); both stay put (no later 異動)."""
         rng = self.rng
-        kind = PAIR_KINDS[rng.randrange(len(PAIR_KINDS))]
+        kind = PAIR_KINDS[_below(rng, len(PAIR_KINDS))]
         sex = "1" if rng.random() < 0.5 else "2"
         birth = self.birth()
         if self.today - birth > 95 * 365:
-            birth = self.today - rng.randint(20, 90) * 365
+            birth = self.today - _between(rng, 20, 90) * 365
         given = self.given(sex, birth)
         fam_a = fam_b = self.surname()
         if fam_a in GAIJI_SURNAMES:
@@ -511,17 +536,17 @@ class _Block:
         addr_a = self.address()
         addr_b = addr_a
         if kind == PAIR_SAME_ADDRESS:
-            addr_a.building, addr_a.room = rng.choice(SHARED), None
+            addr_a.building, addr_a.room = _pick(rng, SHARED), None
         elif kind == PAIR_SAME_BUILDING:
-            addr_a.building, addr_a.room = rng.choice(BUILDINGS), rng.choice(ROOMS[:6])
-            addr_b = Address(*addr_a.canonical()[:5], addr_a.building, rng.choice(ROOMS[6:]))
+            addr_a.building, addr_a.room = _pick(rng, BUILDINGS), _pick(rng, ROOMS[:6])
+            addr_b = Address(*addr_a.canonical()[:5], addr_a.building, _pick(rng, ROOMS[6:]))
         elif kind == PAIR_ELSEWHERE:
             addr_b = self.address()
         elif kind == PAIR_HOMOPHONE:
-            a, b, y = rng.choice(HOMOPHONES)
+            a, b, y = _pick(rng, HOMOPHONES)
             fam_a, fam_b = (a, y), (b, y)
         else:
-            a, ya, b, yb = rng.choice(SEION_PAIRS)
+            a, ya, b, yb = _pick(rng, SEION_PAIRS)
             fam_a, fam_b = (a, ya), (b, yb)
         pa = self.person(index, sex=sex, birth=birth, given=given, family=fam_a, address=addr_a, quiet=True)
         pb = self.person(index + 1, sex=sex, birth=birth, given=given, family=fam_b, address=addr_b, quiet=True)
@@ -558,22 +583,30 @@ def iter_people(people: int, seed: int, today: date) -> Iterator[Person]:
 _FULL = str.maketrans("0123456789-", "０１２３４５６７８９－")
 
 
+@lru_cache(maxsize=4096)
+def _family_info(family: str) -> int:
+    return tables().gaiji.get(family, 0)
+
+
+@lru_cache(maxsize=1 << 14)
+def _seion_kata(kana: str) -> str:
+    return hira2kata(seion_reading(kana))
+
+
 def jumin_row(p: Person, v: Version) -> list[str]:
-    t = tables()
-    city_code = t.cities[v.address.city][2]
-    name = p.name(v)
-    kana = p.name_kana(v)
-    gaiji = t.gaiji.get(v.family, 0)
-    old_gaiji = t.gaiji.get(v.old_family, 0) if v.old_family else 0
+    city_code = tables().cities[v.address.city][2]
+    gaiji = _family_info(v.family)
+    old_gaiji = _family_info(v.old_family) if v.old_family else 0
     day = iso(v.day)
-    notified = iso(min(v.day + v.operator % 3, max(v.day, p.versions[-1].day)))
-    return [p.code, name, str(gaiji), kana, iso(p.birth), p.sex, v.address.text(v.style), "0", p.kojin, v.reason, day,
-            "0", hira2kata(seion_reading(v.kana) + "　" + seion_reading(p.given_kana)), city_code,
+    seq = v.seq
+    return [p.code, f"{v.family}　{p.given}", str(gaiji), f"{v.kana}　{p.given_kana}", iso(p.birth), p.sex,
+            v.address.text(v.style), "0", p.kojin, v.reason, day, "0",
+            f"{_seion_kata(v.kana)}　{_seion_kata(p.given_kana)}", city_code,
             f"{v.address.town + 1:03d}{v.address.chome:03d}", f"{city_code}-OP{v.operator:02d}",
-            f"{city_code}-T{v.operator % 3 + 1:02d}", f"{day}T{9 + v.seq % 8:02d}:{(v.seq * 7) % 60:02d}:{(v.day * 13) % 60:02d}",
-            notified, "1" if gaiji or old_gaiji else "0", "1" if v.deleted else "0", str(v.seq),
-            "1" if gaiji else "", "", v.old_family or "", str(old_gaiji) if v.old_family else "", v.old_kana or "",
-            "1" if old_gaiji else ""]
+            f"{city_code}-T{v.operator % 3 + 1:02d}", f"{day}T{9 + seq % 8:02d}:{(seq * 7) % 60:02d}:{(v.day * 13) % 60:02d}",
+            iso(min(v.day + v.operator % 3, max(v.day, p.versions[-1].day))), "1" if gaiji or old_gaiji else "0",
+            "1" if v.deleted else "0", str(seq), "1" if gaiji else "", "", v.old_family or "",
+            str(old_gaiji) if v.old_family else "", v.old_kana or "", "1" if old_gaiji else ""]
 
 
 def fuhyo_row(p: Person, f: FuhyoVersion) -> list[str]:
