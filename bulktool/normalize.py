@@ -71,6 +71,7 @@ _NAME_TABLE = _bmp_table({**_FULL_ASCII, **{ord(c): None for c in _WHITESPACE + 
                           **{cp: None for cp in _VARIATION}})
 # A half-width katakana run (or combining sound marks), with the kana before it: NFKC on kana
 # alone is safe and composes ｶﾞ → ガ, ﾊﾟ → パ, ｳﾞ → ヴ, カ+U+3099 → ガ.
+_NAME_RARE_RE = re.compile("[\U000e0100-\U000e01ef\uff61-\uff9f\u3099\u309a]")
 _HALF_KANA_RE = re.compile("[\u3041-\u3096\u30a1-\u30fa]?[\uff61-\uff9f\u3099\u309a]+")
 
 
@@ -147,9 +148,10 @@ def name_key(name: str) -> str:
     and new forms stay apart, and kana keep their script (やまだ ≠ ヤマダ here: kana_key compares
     readings)."""
     value = name.translate(_NAME_TABLE)
-    if not value.isascii() and _IVS_RE.search(value):
-        value = _IVS_RE.sub("", value)
-    return _HALF_KANA_RE.sub(_nfkc_match, value) if _HALF_KANA_RE.search(value) else value
+    if value.isascii() or not _NAME_RARE_RE.search(value):  # one scan for the usual name
+        return value
+    value = _IVS_RE.sub("", value)
+    return _HALF_KANA_RE.sub(_nfkc_match, value)
 
 
 @lru_cache(maxsize=1 << 16)
