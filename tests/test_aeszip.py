@@ -174,6 +174,16 @@ def test_write_result_is_aes256_ae2_with_utf8_names():
     assert zf.read("照会結果.csv") == TABLE
 
 
+def test_the_deflate_level_is_applied():
+    import random
+
+    rnd = random.Random(7)
+    data = "".join(f"{i},{rnd.randrange(10**10)},{rnd.choice(['山田', '佐藤', '鈴木'])}\r\n" for i in range(20000)).encode()
+    fast, small = aeszip._write([("a.csv", data)], "pw-123456", 1), aeszip._write([("a.csv", data)], "pw-123456", 9)
+    assert len(fast) > len(small) * 1.02
+    assert aeszip.read_request(fast, b"pw-123456").table == data
+
+
 def test_write_request_round_trips_through_read_request():
     irai = json.dumps({"照会元": "D01"}, ensure_ascii=False).encode()
     data = aeszip.write_request("検索条件.csv", TABLE, "パス-123456", irai)
