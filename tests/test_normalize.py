@@ -135,6 +135,10 @@ def test_kana_key_keeps_different_readings_apart():
     assert kana_key("けいこ") != kana_key("けえこ")
 
 
+def test_whitespace_list_is_complete():
+    assert set(normalize._WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
 def test_kana_table_is_idempotent():
     table = normalize._KANA_TABLE
     changed = [value for cp, value in enumerate(table) if value != cp]
