@@ -66,7 +66,7 @@ def _bmp_table(mapping: dict[int, object]) -> list:
 
 
 _DIGITS_TABLE = _bmp_table({**{0xFF10 + i: 0x30 + i for i in range(10)},
-                               **{ord(c): None for c in _WHITESPACE + _INVISIBLE + HYPHENS + "ーｰ"}})
+                            **{ord(c): None for c in _WHITESPACE + _INVISIBLE + HYPHENS + "ーｰ"}})
 
 _NAME_TABLE_WIDTH = _bmp_table(_FULL_ASCII)
 _NAME_TABLE = _bmp_table({**_FULL_ASCII, **{ord(c): None for c in _WHITESPACE + _INVISIBLE},
@@ -95,7 +95,7 @@ def _kana_table() -> list:
     table: dict[int, object] = dict(_FULL_ASCII)
     for cp in [*range(0x3041, 0x3097), *range(0x30A1, 0x30FB), *range(0xFF66, 0xFF9E), *range(0x31F0, 0x3200)]:
         ch = chr(cp)
-        if ch in "ｰ":
+        if ch == "ｰ":  # a 長音, handled below
             continue
         mapped = _seion_hiragana(ch)
         if mapped and mapped != ch:
@@ -203,9 +203,9 @@ KANJI_DIGIT = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五"
 _KANJI_UNIT = {"十": 10, "百": 100, "千": 1000}
 _KN = "〇零一二三四五六七八九十百千"
 _ADDR_TABLE = _bmp_table({**{ord(c): " " for c in _WHITESPACE}, **{ord(c): None for c in _INVISIBLE},
-                             **{cp: None for cp in [*_VARIATION, *range(0x300, 0x370), 0x3099, 0x309A]},
-                             **{ord(c): "-" for c in HYPHENS}, ord("〜"): "~",
-                             **{ord(c): "ケ" for c in "ヶヵ"}})
+                          **{cp: None for cp in [*_VARIATION, *range(0x300, 0x370), 0x3099, 0x309A]},
+                          **{ord(c): "-" for c in HYPHENS}, ord("〜"): "~",
+                          **{ord(c): "ケ" for c in "ヶヵ"}})
 _SPACE_DIGITS_RE = re.compile(r"(?<=[0-9]) +(?=[0-9])")
 _KANJI_CLASS = "\u3005\u3006\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _KE_RE = re.compile(f"(?<=[{_KANJI_CLASS}])[ケがガ](?=[{_KANJI_CLASS}])")
