@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -367,6 +368,9 @@ def _parsed(kind: str, path: Path, pool: ProcessPoolExecutor | None, workers: in
 def _workers_for(paths: list[Path], workers: int | None) -> int:
     if workers is not None:
         return max(0, workers)
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not main_file or not os.path.exists(main_file):
+        return 0  # spawned workers re-import __main__: impossible for `python -` or an embedded interpreter
     try:
         size = sum(p.stat().st_size for p in paths)
     except OSError:
