@@ -30,7 +30,6 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from bulktool.checkdigit import with_check_digit
 from bulktool.store.schema import HEADERS, KIND_FUHYO, KIND_JUMIN
 
 BLOCK = 2000  # persons per independently seeded block
