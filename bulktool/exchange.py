@@ -22,7 +22,7 @@ from bulktool import workspace as wsmod
 from bulktool.containers.limits import Limits
 from bulktool.messages import BulkError
 from bulktool.registry import Department
-from bulktool.session import Session, active_lock, today
+from bulktool.session import Session, active_lock, role_refusal, today
 
 USE = "一括提供（媒体）"
 
@@ -172,6 +172,11 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     from bulktool.manifest import MANIFEST_JSON, RESULT_CSV, build, sign
     from bulktool.matching import match
 
+    # 0. the operator's role (a logged-in account whose role may not exchange is refused here,
+    #    so that the refusal is ledgered as 拒否 like every other refused exchange)
+    refusal = role_refusal(s.operator, "exchange")
+    if refusal is not None:
+        raise refusal
     # 1. the drive
     progress.stage("媒体の確認")
     m = mediamod.identify(s, req.drive, req.department)

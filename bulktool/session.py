@@ -94,8 +94,9 @@ class Session:
 
 
 def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase: bytes,
-                 command: str) -> tuple[Operator, bytes]:
-    """Check account, passphrase and role; every refusal is in the operation log."""
+                 command: str, defer_role: bool = False) -> tuple[Operator, bytes]:
+    """Check account, passphrase and role; every refusal is in the operation log. With
+    defer_role the caller checks the role itself (the exchange ledgers that refusal as 拒否)."""
 
     def refuse(err: BulkError, outcome: str = "ログイン失敗") -> BulkError:
         # whatever was typed as an ID is logged only if it has the shape of an operator ID
@@ -117,10 +118,15 @@ def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase
         raise refuse(BulkError("E-AUTH-002", operator=operator_id, failures=failures))
     if op.failures:
         registry.update_operator(operator_id, failures=0)
-    if op.role not in PERMISSIONS.get(command, set()):
-        raise refuse(BulkError("E-AUTH-007", operator=operator_id, role=ROLE_LABELS[op.role], command=command),
-                     outcome="拒否")
+    if not defer_role and role_refusal(op, command) is not None:
+        raise refuse(role_refusal(op, command), outcome="拒否")
     return op, kek
+
+
+def role_refusal(op: Operator, command: str) -> BulkError | None:
+    if op.role in PERMISSIONS.get(command, set()):
+        return None
+    return BulkError("E-AUTH-007", operator=op.operator_id, role=ROLE_LABELS[op.role], command=command)
 
 
 @contextmanager
@@ -160,14 +166,15 @@ def housekeeping(session: Session) -> None:
 
 
 @contextmanager
-def logged_in(home, operator_id: str | None, passphrase: bytes, command: str) -> Iterator[Session]:
+def logged_in(home, operator_id: str | None, passphrase: bytes, command: str,
+              defer_role: bool = False) -> Iterator[Session]:
     """Open the workspace, log in, run housekeeping, and record the command's outcome."""
     if not operator_id:
         raise BulkError("E-AUTH-013")
     ws = Workspace.open(home)
     registry = Registry(ws.path("registry.sqlite"))
     try:
-        op, kek = authenticate(ws, registry, operator_id, passphrase, command)
+        op, kek = authenticate(ws, registry, operator_id, passphrase, command, defer_role)
     except BaseException:
         registry.close()
         raise

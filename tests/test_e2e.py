@@ -58,7 +58,9 @@ def test_zip_exchange_end_to_end(cli, world):
     assert drive_state(drive) == before
     # PII scan: drive files, every output, the workspace except the store
     world["outputs"].append(r.output)
-    assert_no_personal_data(world, extra_text=[r.stdout, r.stderr])
+    exports = [cli.ok("ledger", "export", as_="aud01").stdout, cli.ok("oplog", "export", as_="aud01").stdout,
+               cli.ok("ledger", "list", as_="aud01").stdout, cli.ok("oplog", "list", as_="aud01").stdout]
+    assert_no_personal_data(world, extra_text=[r.stdout, r.stderr, *exports])
 
 
 def test_sealed_exchange_end_to_end(cli, world):
@@ -116,6 +118,20 @@ def test_refusals_leave_drive_unchanged_and_are_ledgered(cli, world):
             "--password-file", str(pw), as_="op01")
     assert r.exit_code == 1 and "E-MED-003" in r.output
     assert drive_state(drive) == before
+    # what the operator types must agree with the 依頼票
+    (drive / "名簿.csv").unlink()
+    from bulktool.containers import aeszip
+
+    irai = '{"照会元": "D01", "事務": "P77"}'.encode()
+    other = world["tmp"] / "other"
+    other.mkdir()
+    (drive / "依頼.zip").unlink()
+    (drive / "依頼.zip").write_bytes(aeszip.write_request("t.csv", table, "request-password-123", irai))
+    before = drive_state(drive)
+    r = cli("exchange", str(drive), "--department", "D01", "--purpose", "P01", "--approval", "決裁-9",
+            "--password-file", str(pw), as_="op01")
+    assert r.exit_code == 1 and "E-DEP-007" in r.output
+    assert drive_state(drive) == before
     # an administrator may not run exchange
     r = cli("exchange", str(drive), "--department", "D01", "--purpose", "P01", "--approval", "決裁-9",
             "--password-file", str(pw))
@@ -123,9 +139,9 @@ def test_refusals_leave_drive_unchanged_and_are_ledgered(cli, world):
     ledger = cli.ok("ledger", "export", as_="aud01").stdout
     rows = list(csv.DictReader(io.StringIO(ledger.lstrip("\ufeff"))))
     refusals = [row for row in rows if row["事象"] == "拒否"]
-    assert len(refusals) == 5
+    assert len(refusals) == 7
     codes = {row["エラーコード"] for row in refusals}
-    assert codes == {"E-DEP-002", "E-MED-002", "E-MED-001", "E-CON-004", "E-MED-003"}
+    assert codes == {"E-DEP-002", "E-MED-002", "E-MED-001", "E-CON-004", "E-MED-003", "E-DEP-007", "E-AUTH-007"}
     receipts = {row["番号"] for row in rows if row["事象"] == "受付"}
     assert {row["参照番号"] for row in refusals} <= receipts
     cli.ok("ledger", "verify", as_="aud01")

@@ -89,11 +89,11 @@ def handles_errors(fn):
 
 
 @contextmanager
-def session(home, operator: Optional[str], passphrase_file: Optional[str], command: str):
+def session(home, operator: Optional[str], passphrase_file: Optional[str], command: str, defer_role: bool = False):
     from bulktool.session import logged_in
 
     if not operator:
         raise BulkError("E-AUTH-013")
     secret = passphrase(passphrase_file)
-    with logged_in(home, operator, secret, command) as s:
+    with logged_in(home, operator, secret, command, defer_role) as s:
         yield s

@@ -69,7 +69,7 @@ def exchange(
     day = None
     if as_of is not None:
         day = parse_day(as_of, "--as-of")
-    with session(home, operator, passphrase_file, "exchange") as s:
+    with session(home, operator, passphrase_file, "exchange", defer_role=True) as s:
         req = exmod.ExchangeRequest(
             drive=path, department=department, purpose=purpose, approval=approval, request_no=request_no,
             request_file=request, password=lambda: read_secret(password_file, "照会ファイルのパスワード",
