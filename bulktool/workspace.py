@@ -23,9 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
 from bulktool.messages import BulkError
 
 CONFIG = "config.json"
@@ -73,42 +70,40 @@ def write_private(path: Path, data: bytes) -> None:
         raise
 
 
-# --- key slots (LUKS-like) ---------------------------------------------------------------
-_SCRYPT_N = 2**15
-
-
-def _slot_key(passphrase: bytes, salt: bytes) -> bytes:
-    return Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=8, p=1).derive(passphrase)
-
-
+# --- key slots (LUKS-like), over the recipes of bulktool.keys --------------------------------
 def wrap_kek(kek: bytes, passphrase: bytes, operator_id: str) -> bytes:
-    """A key slot: salt(16) || nonce(12) || AES-256-GCM(KEK), bound to the operator ID."""
-    salt, nonce = os.urandom(16), os.urandom(12)
-    return salt + nonce + AESGCM(_slot_key(passphrase, salt)).encrypt(nonce, kek, operator_id.encode())
+    """A key slot: salt(16) || nonce(12) || AES-256-GCM(KEK) under scrypt(passphrase), bound to the operator ID."""
+    from bulktool.keys import derive_key, encrypt_with_key
+
+    salt = os.urandom(16)
+    return salt + encrypt_with_key(derive_key(passphrase, salt), kek, operator_id.encode())
 
 
 def unwrap_kek(slot: bytes, passphrase: bytes, operator_id: str) -> bytes | None:
-    """The KEK, or None when the passphrase is wrong (or the slot damaged)."""
-    from cryptography.exceptions import InvalidTag
+    """The KEK, or None when the passphrase is wrong (or the slot damaged or deleted)."""
+    from bulktool.keys import decrypt_with_key, derive_key
 
-    salt, nonce, body = slot[:16], slot[16:28], slot[28:]
+    if len(slot) < 16 + 12 + 16:
+        return None
     try:
-        return AESGCM(_slot_key(passphrase, salt)).decrypt(nonce, body, operator_id.encode())
-    except (InvalidTag, ValueError):
+        return decrypt_with_key(derive_key(passphrase, slot[:16]), slot[16:], operator_id.encode())
+    except BulkError:
         return None
 
 
 def seal_with_kek(kek: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    nonce = os.urandom(12)
-    return nonce + AESGCM(kek).encrypt(nonce, plaintext, aad)
+    from bulktool.keys import encrypt_with_key
+
+    return encrypt_with_key(kek, plaintext, aad)
 
 
 def open_with_kek(kek: bytes, blob: bytes, aad: bytes) -> bytes:
-    from cryptography.exceptions import InvalidTag
+    """The terminal's own key material; a failure here is an integrity failure (exit 3)."""
+    from bulktool.keys import decrypt_with_key
 
     try:
-        return AESGCM(kek).decrypt(blob[:12], blob[12:], aad)
-    except (InvalidTag, ValueError):
+        return decrypt_with_key(kek, blob, aad)
+    except BulkError:
         raise BulkError("E-KEY-003", detail="鍵ファイルの復号に失敗しました") from None
 
 
