@@ -210,6 +210,9 @@ _SPACE_DIGITS_RE = re.compile(r"(?<=[0-9]) +(?=[0-9])")
 _KANJI_CLASS = "\u3005\u3006\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _KE_RE = re.compile(f"(?<=[{_KANJI_CLASS}])[ケがガ](?=[{_KANJI_CLASS}])")
 _KANJI_NUM_RE = re.compile(f"[{_KN}]+(?=丁目|丁|番地|番(?!町)|号|の|-|ー[0-9{_KN}]|条|線|地割|$)")
+# the last number of an address, in kanji, right after a separator and before a building name
+# (「十四番地十八 コーポ桜」): a separator after a number says what follows is a number too
+_KANJI_AFTER_SEP_RE = re.compile(f"(?<=[0-9])(丁目|番地の|番地|番(?!町)|-|の)([{_KN}]+)")
 _KATA_DASH_RE = re.compile(r"(?<=[ァ-ヶ])-+(?![0-9])")
 _SEP_RE = re.compile(r"(?<=[0-9])(?:丁目|番地の(?=[0-9])|番地|番(?!町)|号室|号|の(?=[0-9])|-|ー)+")
 _DASH_RUN_RE = re.compile(r"-{2,}")
@@ -262,6 +265,7 @@ def address_key(address: str) -> str:
     if "ケ" in v or "が" in v or "ガ" in v:
         v = _KE_RE.sub("ケ", v)
     v = _KANJI_NUM_RE.sub(_kanji_number, v)
+    v = _KANJI_AFTER_SEP_RE.sub(lambda m: m.group(1) + str(kanji_to_int(m.group(2))), v)
     if "-" in v:
         v = _KATA_DASH_RE.sub("ー", v)
     v = _SEP_RE.sub("-", v)

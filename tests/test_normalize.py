@@ -332,3 +332,9 @@ def test_parse_date_round_trips_iso_and_wareki(day):
     era = next(e for e in normalize.ERAS if e[2] <= day <= e[3])
     assert parse_date(f"{era[0]}{day.year - era[2].year + 1}年{day.month}月{day.day}日") == day
     assert parse_date(f"{era[1]}{day.year - era[2].year + 1}.{day.month}.{day.day}") == day
+
+
+def test_kanji_address_number_before_a_building_name():
+    assert address_key("岐阜県岐阜市本町六丁目十四番地十八 コーポ桜103号室") == \
+        address_key("岐阜県岐阜市本町6-14-18 コーポ桜103号室")
+    assert address_key("本町十四番地一宮ビル") == address_key("本町14番地 一宮ビル")
