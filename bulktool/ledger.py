@@ -18,7 +18,6 @@ import io
 import json
 import os
 import re
-import sqlite3
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bulktool.messages import BulkError
+from bulktool.sqlitedb import connect_private
 
 GENESIS_PREV = "0" * 64
 EVENTS = ("開設", "媒体登録", "受付", "出力", "受渡", "受領確認", "貸与", "返却", "消去", "廃棄", "再発行",
@@ -359,13 +359,8 @@ class Ledger:
     triggers refuse UPDATE and DELETE (a tamperer can drop them: that is what verify is for)."""
 
     def __init__(self, path: Path | str, *, busy_timeout: float = 60.0) -> None:
-        path = Path(path)
-        new = not path.exists()
-        self.path = path
-        self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-        if new and os.name == "posix":
-            os.chmod(path, 0o600)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.path = Path(path)
+        self.db = connect_private(self.path, timeout=busy_timeout)
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
 

@@ -8,15 +8,14 @@ timestamp of each record and today's date for a purge.
 from __future__ import annotations
 
 import json
-import os
 import re
-import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
 from bulktool.ledger import rows_to_csv, rows_to_xlsx
 from bulktool.messages import BulkError
+from bulktool.sqlitedb import connect_private
 
 COLUMNS = ("番号", "日時", "操作者ID", "端末ID", "コマンド", "結果", "コード", "件数", "ハッシュ", "詳細")
 OUTCOMES = ("成功", "拒否", "失敗", "ログイン失敗")
@@ -69,13 +68,8 @@ class OperationLog:
     """The 操作履歴 in its own SQLite file (<workspace>/oplog.sqlite)."""
 
     def __init__(self, path: Path | str, *, busy_timeout: float = 60.0) -> None:
-        path = Path(path)
-        new = not path.exists()
-        self.path = path
-        self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-        if new and os.name == "posix":
-            os.chmod(path, 0o600)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.path = Path(path)
+        self.db = connect_private(self.path, timeout=busy_timeout)
         self.db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -6,13 +6,12 @@ top; the Registry class below is the storage.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from bulktool.messages import BulkError
+from bulktool.sqlitedb import connect_private
 from bulktool.model import JUMIN_FIELDS
 
 ROLES = ("operator", "administrator", "security", "auditor")
@@ -148,10 +147,7 @@ CREATE TABLE IF NOT EXISTS media (
 
 class Registry:
     def __init__(self, path: Path) -> None:
-        new = not path.exists()
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        if new:
-            os.chmod(path, 0o600)
+        self.db = connect_private(path, wal=False)
         self.db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bulktool.cli import app
-from bulktool.cli.common import HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, read_input, read_secret, session
+from bulktool.cli.common import HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, read_secret, session
 from bulktool.messages import BulkError
 
 store_app = typer.Typer(help="都道府県知事保存本人確認情報ファイル・附票本人確認情報ファイル", no_args_is_help=True)
@@ -69,7 +69,7 @@ def store_generate(people: int = typer.Option(..., "--people"), seed: int = type
             target = out or Path(tmp)
             target.mkdir(parents=True, exist_ok=True)
             with console.status("合成データを生成しています…"):
-                summary = generate(people, seed, target, today=today())
+                generate(people, seed, target, today=today())
             for kind in ("jumin", "fuhyo"):
                 _load(s, kind, [target / f"{kind}.csv"])
         stats = s.store.stats(today().isoformat())
