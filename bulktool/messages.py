@@ -156,3 +156,16 @@ class BulkError(Exception):
 def text(code: str, **params: object) -> str:
     """The Japanese message for a code, for places that report without raising."""
     return MESSAGES[code][1].format(**params)
+
+
+def reference_markdown() -> str:
+    """docs/errors.md: every code, its exit code and its message (tests keep the file current)."""
+    lines = ["# エラーコード一覧", "",
+             "`bulktool` が表示するすべてのコード（終了コード: 1 拒否・入力不備、2 使い方の誤り、3 完全性の検証失敗、"
+             "4 媒体・入出力の障害）。このファイルは `python -c \"from bulktool.messages import reference_markdown as r;"
+             " print(r(), end='')\" > docs/errors.md` で生成します。", "",
+             "| コード | 終了コード | メッセージ |", "|---|---|---|"]
+    for code in sorted(MESSAGES):
+        exit_code, template = MESSAGES[code]
+        lines.append(f"| {code} | {exit_code} | {template.replace('|', '｜')} |")
+    return "\n".join(lines) + "\n"
