@@ -166,7 +166,7 @@ def run(s: Session, req: ExchangeRequest, progress: Progress | None = None) -> E
 def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
               progress: Progress) -> ExchangeOutcome:
     from bulktool import keys, results
-    from bulktool.conditions import read_conditions
+    from bulktool.conditions import iter_conditions
     from bulktool.containers import aeszip, envelope
     from bulktool.containers.open import open_request
     from bulktool.manifest import MANIFEST_JSON, RESULT_CSV, build, sign
@@ -205,20 +205,23 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     irai = _irai(opened.irai, req)
     request_no = req.request_no or (str(irai["依頼番号"]) if "依頼番号" in irai else None)
     as_of = req.as_of or (date.fromisoformat(str(irai["基準日"])) if "基準日" in irai else today())
-    # 4. the table
+    # 4. the table: header and encoding at once, rows streamed through matching in batches (a row
+    #    problem is a 90; a file-level one raised mid-stream is still a refusal before any write)
     progress.stage("検索条件の検証")
-    table = read_conditions(opened.table_name, opened.table, limits=limits)
+    table = iter_conditions(opened.table_name, opened.table, limits=limits)
     # 5. matching and the result table (in memory)
     progress.stage("照合")
-    progress.start(len(table.items))
+    progress.start(opened.table.count(b"\n") - 1 if table.encoding != "xlsx" else 0)
     fields = dep.provided_fields()
 
     def counted(it):
-        for i, r in enumerate(it, 1):
-            if i % 1000 == 0:
+        done = 0
+        for r in it:
+            done += 1
+            if done % 1000 == 0:
                 progress.advance(1000)
             yield r
-        progress.advance(len(table.items) % 1000)
+        progress.advance(done % 1000)
 
     answers = counted(match(table.items, s.store, as_of=as_of,
                             kojin_bango_for_fuhyo="個人番号" in fields))

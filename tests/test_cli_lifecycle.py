@@ -155,3 +155,22 @@ def test_checkpoint_prints_and_writes_nothing(cli):
     assert len(ledger_rows(cli)) == n_before
     cli.ok("ledger", "verify", "--checkpoint", r.stdout.strip(), as_="aud01")
     assert Workspace.open(cli.home).terminal_id == "T001"
+
+
+def test_a_table_refused_mid_stream_writes_nothing(cli, world):
+    from conftest import drive_state
+
+    d1 = world["drives"][0]
+    pw = put_zip_request(cli, world, d1)  # 6 data rows
+    cfg = cli.home / "config.json"
+    conf = json.loads(cfg.read_text())
+    conf["limits"]["max_rows"] = 3
+    cfg.write_text(json.dumps(conf))
+    before = drive_state(d1)
+    r = cli("exchange", str(d1), "--department", "D01", "--purpose", "P01", "--approval", "x",
+            "--password-file", str(pw), as_="op01")
+    assert r.exit_code == 1 and "E-REQ-006" in r.output
+    assert drive_state(d1) == before
+    last = ledger_rows(cli)[-1]
+    assert last["事象"] == "拒否" and last["エラーコード"] == "E-REQ-006"
+    assert not list((cli.home / "reissue").glob("*.bte"))

@@ -29,7 +29,7 @@ class RichProgress(exmod.Progress):
         self.p.update(self.task, description=name)
 
     def start(self, total: int) -> None:
-        self.p.update(self.task, total=total, completed=0)
+        self.p.update(self.task, total=total or None, completed=0)
 
     def advance(self, n: int) -> None:
         self.p.advance(self.task, n)
