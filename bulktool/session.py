@@ -6,7 +6,6 @@ logins go to the operation log only (no key is unlocked to sign a ledger entry).
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 from contextlib import contextmanager
@@ -135,10 +134,24 @@ def role_refusal(op: Operator, command: str) -> BulkError | None:
 @contextmanager
 def active_lock(ws: Workspace, exclusive: bool, blocking: bool = True) -> Iterator[bool]:
     """Exchanges hold this shared while a 受付 is open; housekeeping takes it exclusively, so a
-    受付 is only ever closed as 失敗 when no exchange that could own it is running."""
+    受付 is only ever closed as 失敗 when no exchange that could own it is running.
+    (On Windows, without flock, the lock is exclusive for both: exchanges then run one at a time.)"""
     path = ws.path(ACTIVE_LOCK)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            import msvcrt
+
+            mode = msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK
+            try:
+                msvcrt.locking(fd, mode, 1)
+            except OSError:
+                yield False
+                return
+            yield True
+            return
         flags = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         if not blocking:
             flags |= fcntl.LOCK_NB
