@@ -1,6 +1,7 @@
 """exchange, reissue, media …"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -16,6 +17,7 @@ from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err
 from bulktool.messages import BulkError
 from bulktool.model import STATUS_LABELS, Status
 
+SIMPLE_RENBAN = re.compile(r"[A-Za-z0-9_\-]{1,12}")
 media_app = typer.Typer(help="媒体（USBメモリ）の登録・受渡・貸与・消去・廃棄", no_args_is_help=True)
 app.add_typer(media_app, name="media")
 
@@ -84,7 +86,10 @@ def exchange(
     if out.gaiji_substitutions:
         console.print(f"CP932 で表せない文字を〓に置き換えた件数: {out.gaiji_substitutions}")
     if out.not_found:
-        console.print(f"該当なし（全国サーバへの照会候補）の連番: {', '.join(out.not_found)}")
+        # 連番 are the department's row numbers; anything that does not look like one stays off the screen
+        shown = [r for r in out.not_found if SIMPLE_RENBAN.fullmatch(r)]
+        console.print(f"該当なし（全国サーバへの照会候補）{len(out.not_found)} 件の連番: {', '.join(shown[:200])}"
+                      + ("（ほかは照会結果ファイルを参照）" if len(shown) < len(out.not_found) else ""))
     if out.password:
         console.print("照会結果パスワードは受渡票に記入し、画面は閉じてください（保存されません）。")
         typer.echo(f"照会結果パスワード: {out.password}")
