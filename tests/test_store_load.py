@@ -107,7 +107,7 @@ def test_valid_rows_are_loaded_with_their_match_keys(store, tmp_path):
     ("更新順番号", ""),
     ("外字数（氏名）", "-1"),
     ("市町村コード", "21201"),  # 5 digits: the check digit is required
-    ("市町村コード", "212010"),  # wrong check digit
+    ("市町村コード", CITY[:5] + str((int(CITY[5]) + 1) % 10)),  # wrong check digit
     ("大字・字コード", "A01"),
     ("漢字氏名", ""),
     ("住所", ""),
@@ -205,8 +205,8 @@ def test_reload_is_idempotent_and_stored_versions_are_immutable(store, tmp_path)
     changed = write_csv(tmp_path / "k.csv", KIND_JUMIN, [jumin_row(**{"住民票コード": code(0), "住所": "別の住所1-1-1"})])
     assert load_files(store, KIND_JUMIN, [changed]).skipped == 1
     assert count(store) == 4
-    (addr,) = store.db.execute("SELECT address FROM jumin WHERE jumin_code = ?", (code(0),)).fetchone()
-    assert addr == "岐阜県岐阜市本町1丁目2番3号"
+    (row,) = store.lookup_jumin_by_codes([code(0)])[code(0)]  # packed columns come back unpacked
+    assert row["address"] == "岐阜県岐阜市本町1丁目2番3号" and row["name"] and row["retention_flag"] == 0
 
 
 def test_fuhyo_rules(store, tmp_path):
@@ -228,18 +228,18 @@ def test_fuhyo_rules(store, tmp_path):
 
 
 def test_progress_reports_rows_read(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(load, "CHUNK_LINES", 2)
     path = write_csv(tmp_path / "j.csv", KIND_JUMIN, [jumin_row(**{"住民票コード": code(i)}) for i in range(5)])
+    monkeypatch.setattr(load, "CHUNK_BYTES", 2 * len(path.read_bytes().splitlines(keepends=True)[1]))
     seen: list[int] = []
     load_files(store, KIND_JUMIN, [path], progress=seen.append)
     assert seen == [2, 4, 5]
 
 
 def test_worker_processes_give_the_same_answer(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(load, "CHUNK_LINES", 3)
     rows = [jumin_row(**{"住民票コード": code(i)}) for i in range(10)]
     rows[7] = jumin_row(**{"住民票コード": code(7), "削除フラグ": "9"})  # line 9
     path = write_csv(tmp_path / "j.csv", KIND_JUMIN, rows)
+    monkeypatch.setattr(load, "CHUNK_BYTES", 3 * len(path.read_bytes().splitlines(keepends=True)[1]))
     with pytest.raises(LoadError) as exc:
         load_files(store, KIND_JUMIN, [path], workers=2)
     assert [(p.line, p.field) for p in exc.value.problems] == [(9, "削除フラグ")]
@@ -259,3 +259,49 @@ def test_fast_check_digits_agree_with_checkdigit_module():
         assert load._kojin_ok(s) == valid_kojin_bango(s)
     for s in ("１２３４５６７８９０１", "1234567890a", "", "12345-78901", "١٢٣٤٥٦٧٨٩٠١"):
         assert load._code_ok(s) is False and valid_jumin_code(s) is False
+
+
+def test_fast_path_and_csv_path_build_the_same_rows(tmp_path):
+    rows = [jumin_row(**{"住民票コード": code(i), "個人番号": kojin(i) if i % 2 else "", "ふりがな氏名": "" if i == 3 else "やまだ　たろう",
+                         "旧氏 漢字": "鈴木" if i == 4 else "", "削除フラグ": "" if i == 5 else "0", "外字数（氏名）": "07"})
+            for i in range(8)]
+    data = write_csv(tmp_path / "j.csv", KIND_JUMIN, rows).read_bytes().split(b"\n", 1)[1]
+    table = load.parse_chunk_fast(KIND_JUMIN, data)
+    assert table is not None and table.num_rows == 8
+    assert list(load.Chunk([], [], 0, 8, table=table).row_tuples()) == [load._jumin_row(r) for r in rows]
+    frows = [fuhyo_row(**{"住民票コード": code(i), "住所漢字": "" if i == 1 else "岐阜市本町1-2-3",
+                          "住所市町村コード": "" if i == 1 else CITY,
+                          "最終住所漢字": "岐阜市本町1-2-3" if i == 1 else ""}) for i in range(3)]
+    data = write_csv(tmp_path / "f.csv", KIND_FUHYO, frows).read_bytes().split(b"\n", 1)[1]
+    table = load.parse_chunk_fast(KIND_FUHYO, data)
+    assert table is not None
+    assert list(load.Chunk([], [], 0, 3, table=table).row_tuples()) == [load._fuhyo_row(r) for r in frows]
+
+
+@pytest.mark.parametrize("column,value", [("住民票コード", "12345678901"), ("個人番号", "123456789012"),
+                                          ("生年月日", "2023-02-30"), ("異動年月日", "0000-01-01"),
+                                          ("市町村コード", CITY[:5] + str((int(CITY[5]) + 1) % 10)), ("更新順番号", "x"), ("削除フラグ", "2"),
+                                          ("操作者ID", "a\x1fb")])
+def test_fast_path_hands_every_bad_chunk_to_the_exact_path(tmp_path, column, value):
+    rows = [jumin_row(**{"住民票コード": code(i)}) for i in range(3)]
+    rows[1] = jumin_row(**{"住民票コード": code(1), column: value})
+    data = write_csv(tmp_path / "j.csv", KIND_JUMIN, rows).read_bytes().split(b"\n", 1)[1]
+    assert load.parse_chunk_fast(KIND_JUMIN, data) is None
+    chunk = load.parse_chunk(KIND_JUMIN, "j.csv", 2, data)
+    assert [(p.line, p.field) for p in chunk.problems] == [(3, column)]
+
+
+def test_quoted_newline_keeps_exact_line_numbers(store, tmp_path, monkeypatch):
+    rows = [jumin_row(**{"住民票コード": code(i)}) for i in range(6)]
+    rows[1] = jumin_row(**{"住民票コード": code(1), "操作者ID": "two\nlines"})  # lines 3-4
+    rows[4] = jumin_row(**{"住民票コード": code(4), "性別": "3"})  # line 7
+    path = write_csv(tmp_path / "j.csv", KIND_JUMIN, rows)
+    monkeypatch.setattr(load, "CHUNK_BYTES", 2 * len(path.read_bytes().splitlines(keepends=True)[1]))
+    with pytest.raises(LoadError) as exc:
+        load_files(store, KIND_JUMIN, [path])
+    assert [(p.line, p.field) for p in exc.value.problems] == [(7, "性別")]
+    del rows[4]
+    write_csv(path, KIND_JUMIN, rows)
+    assert load_files(store, KIND_JUMIN, [path]).inserted == 5
+    (row,) = store.lookup_jumin_by_codes([code(1)])[code(1)]
+    assert row["operator_id"] == "two\nlines"

@@ -47,9 +47,41 @@ PRIMARY_KEYS: dict[str, tuple[str, str]] = {
 PROVISION_KEYS = ("jumin_code", "provided_on", "entry", "department", "purpose", "fields", "use")
 
 
+# Schema columns stored as real database columns: what the lookups, the record in force and the
+# statistics need. Every other schema column travels in ONE packed text value per row (PACKED):
+# the raw CSV cells in schema order joined by PACK_SEP (U+001F, refused in the input), unpacked
+# by `unpack` only for the rows a lookup returns. Binding ~15 instead of ~34 values per row is
+# what makes the bulk load fast (docs/store.md).
+REAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    KIND_JUMIN: ("jumin_code", "update_seq", "change_date", "deleted_flag", "kojin_bango", "birth_date", "sex",
+                 "change_reason", "gaiji_flag"),
+    KIND_FUHYO: ("jumin_code", "change_date", "birth_date", "sex", "fuhyo_status", "gaiji_flag"),
+}
+PACKED = "packed"
+PACK_SEP = "\x1f"
+PACKED_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(en for _, en in COLUMNS[kind] if en not in REAL_COLUMNS[kind]) for kind in COLUMNS}
+FLAG_COLUMNS = frozenset({"retention_flag", "gaiji_flag", "deleted_flag"})  # empty cell = 0
+INT_COLUMNS = frozenset({
+    "name_gaiji_count", "address_gaiji_count", "retention_flag", "gaiji_flag", "deleted_flag", "update_seq",
+    "name_gaiji_seq", "address_gaiji_seq", "old_name_gaiji_count", "old_name_gaiji_seq", "last_address_gaiji_count"})
+
+
 def load_columns(kind: str) -> tuple[str, ...]:
-    """Column order of the tuples given to `load_batch`: schema columns, then match keys."""
-    return tuple(en for _, en in COLUMNS[kind]) + KEY_COLUMNS[kind]
+    """Column order of the tuples given to `load_batch`: real columns, match keys, packed value."""
+    return REAL_COLUMNS[kind] + KEY_COLUMNS[kind] + (PACKED,)
+
+
+def unpack(kind: str, packed: str) -> dict[str, Any]:
+    """The packed schema columns of one row as {column: value}: empty cell → None (flags 0),
+    counts and flags as int."""
+    out: dict[str, Any] = {}
+    for name, v in zip(PACKED_COLUMNS[kind], packed.split(PACK_SEP)):
+        if name in INT_COLUMNS:
+            out[name] = int(v) if v else (0 if name in FLAG_COLUMNS else None)
+        else:
+            out[name] = v or None
+    return out
 
 
 class StoreBackend(Protocol):

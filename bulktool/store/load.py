@@ -46,11 +46,17 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
 from bulktool import normalize
 from bulktool.messages import BulkError, text
+from bulktool.store.backend import PACK_SEP, PACKED_COLUMNS, load_columns
 from bulktool.store.schema import COLUMNS, HEADERS, KIND_FUHYO, KIND_JUMIN, KINDS
 
-CHUNK_LINES = 20_000
+CHUNK_BYTES = 4 << 20  # a chunk is about this many bytes of whole records
 MAX_PROBLEMS = 1000  # problems kept in detail; all are counted
 PARALLEL_MIN_BYTES = 32 << 20  # smaller files are parsed in the main process
 
@@ -108,6 +114,7 @@ R_CITY = "6 桁の団体コード（検査数字付き）であること"
 R_DIGITS = "数字であること"
 R_STATUS = "1（記載中）または 2（消除）"
 R_ADDRESS = "住所漢字と最終住所漢字のどちらかが必要です"
+R_SEP = "制御文字 U+001F を含めないこと"
 
 
 class _Bad(Exception):
@@ -138,6 +145,8 @@ _CHECK = {r: str(0 if r <= 1 else 11 - r) for r in range(11)}
 _FLAGS = {"": 0, "0": 0, "1": 1}
 _SEXES = frozenset({"1", "2"})
 _STATUSES = frozenset({"1", "2"})
+_EN = {kind: tuple(en for _, en in cols) for kind, cols in COLUMNS.items()}
+_PACKED_IDX = {kind: tuple(_EN[kind].index(c) for c in PACKED_COLUMNS[kind]) for kind in COLUMNS}
 
 
 def _code_ok(v: str) -> bool:
@@ -208,6 +217,13 @@ def _addr_key(address: str) -> str | None:
     return normalize.address_key(address) if address else None
 
 
+def _packed(r: list[str], idx: tuple[int, ...]) -> str:
+    packed = PACK_SEP.join([r[i] for i in idx])
+    if packed.count(PACK_SEP) != len(idx) - 1:
+        raise _Bad(next(i for i in idx if PACK_SEP in r[i]), R_SEP)
+    return packed
+
+
 def _jumin_row(r: list[str]) -> tuple:
     (code, name, ngc, kana, birth, sex, addr, agc, kojin, reason, cdate, ret, seion, city, aza, op, term, ts,
      notified, gflag, dflag, seq, ngs, ags, old, ogc, okana, ogs) = r
@@ -215,31 +231,35 @@ def _jumin_row(r: list[str]) -> tuple:
         raise _Bad(0, R_CODE)
     if not name:
         raise _Bad(1, R_REQUIRED)
+    _opt_int(ngc, 2)
     if not _date_ok(birth):
         raise _Bad(4, R_DATE)
     if sex not in _SEXES:
         raise _Bad(5, R_SEX)
     if not addr:
         raise _Bad(6, R_REQUIRED)
+    _opt_int(agc, 7)
     if kojin and not _kojin_ok(kojin):
         raise _Bad(8, R_KOJIN)
     if not reason:
         raise _Bad(9, R_REQUIRED)
     if not _date_ok(cdate):
         raise _Bad(10, R_DATE)
+    _flag(ret, 11)
     if not _city_ok(city):
         raise _Bad(13, R_CITY)
     if aza and not (aza.isascii() and aza.isdigit()):
         raise _Bad(14, R_DIGITS)
     if notified and not _date_ok(notified):
         raise _Bad(18, R_DATE)
+    gf, df = _flag(gflag, 19), _flag(dflag, 20)
     if not seq:
         raise _Bad(21, R_REQUIRED)
-    return (code, name, _opt_int(ngc, 2), kana or None, birth, sex, addr, _opt_int(agc, 7), kojin or None, reason,
-            cdate, _flag(ret, 11), seion or None, city, aza or None, op or None, term or None, ts or None,
-            notified or None, _flag(gflag, 19), _flag(dflag, 20), _opt_int(seq, 21), _opt_int(ngs, 22),
-            _opt_int(ags, 23), old or None, _opt_int(ogc, 25), okana or None, _opt_int(ogs, 27),
-            *name_keys(name, kana, old, okana), _addr_key(addr))
+    seq_n = _opt_int(seq, 21)
+    for v, col in ((ngs, 22), (ags, 23), (ogc, 25), (ogs, 27)):
+        _opt_int(v, col)
+    return (code, seq_n, cdate, df, kojin or None, birth, sex, reason, gf,
+            *name_keys(name, kana, old, okana), _addr_key(addr), _packed(r, _PACKED_IDX[KIND_JUMIN]))
 
 
 def _fuhyo_row(r: list[str]) -> tuple:
@@ -249,6 +269,7 @@ def _fuhyo_row(r: list[str]) -> tuple:
         raise _Bad(0, R_CODE)
     if not name:
         raise _Bad(1, R_REQUIRED)
+    _opt_int(ngc, 2)
     if not _date_ok(birth):
         raise _Bad(4, R_DATE)
     if sex not in _SEXES:
@@ -257,6 +278,8 @@ def _fuhyo_row(r: list[str]) -> tuple:
         raise _Bad(6, R_CITY)
     if not addr and not last:
         raise _Bad(7, R_ADDRESS)
+    _opt_int(agc, 8)
+    _opt_int(lgc, 10)
     if not _date_ok(cdate):
         raise _Bad(11, R_DATE)
     if old_code and not _code_ok(old_code):
@@ -265,14 +288,169 @@ def _fuhyo_row(r: list[str]) -> tuple:
         raise _Bad(13, R_CITY)
     if status not in _STATUSES:
         raise _Bad(14, R_STATUS)
-    return (code, name, _opt_int(ngc, 2), kana or None, birth, sex, city or None, addr or None, _opt_int(agc, 8),
-            last or None, _opt_int(lgc, 10), cdate, old_code or None, fcity, status, _flag(gflag, 15),
-            gpattern or None, notice or None, old or None, _opt_int(ogc, 19), okana or None, _opt_int(ogs, 21),
-            *name_keys(name, kana, old, okana), _addr_key(addr), _addr_key(last))
+    gf = _flag(gflag, 15)
+    _opt_int(ogc, 19)
+    _opt_int(ogs, 21)
+    return (code, cdate, birth, sex, status, gf,
+            *name_keys(name, kana, old, okana), _addr_key(addr), _addr_key(last), _packed(r, _PACKED_IDX[KIND_FUHYO]))
 
 
 _ROW = {KIND_JUMIN: _jumin_row, KIND_FUHYO: _fuhyo_row}
 _JA = {kind: tuple(ja for ja, _ in cols) for kind, cols in COLUMNS.items()}
+
+
+# --- fast path: pyarrow parses and validates a whole chunk in C ------------------------------
+# A chunk goes through the fast path only when every row is valid and every record is one
+# physical line; otherwise it is parsed again by the csv-module path above, which finds the exact
+# line, column and reason of every problem. So both paths accept and reject the same rows.
+_CODE_W = np.array([2 + (9 - i) % 6 for i in range(10)], dtype=np.int64)
+_KOJIN_W = np.array([2 + (10 - i) % 6 for i in range(11)], dtype=np.int64)
+_CHECK_NP = np.array([0 if r <= 1 else 11 - r for r in range(11)], dtype=np.int64)
+_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_INT_RE = r"^[0-9]{0,18}$"
+
+
+class _Fallback(Exception):
+    pass
+
+
+def _need(cond: pa.Array) -> None:
+    """Every value of the boolean array is true (an empty array is fine)."""
+    if pc.all(cond, min_count=0).as_py() is not True:
+        raise _Fallback
+
+
+def _digit_matrix(arr: pa.Array, n: int) -> np.ndarray:
+    """Rows × n digits of a string array whose values are all exactly n ASCII digits."""
+    arr = pc.cast(arr, pa.string())
+    if len(arr) == 0:
+        return np.zeros((0, n), dtype=np.int64)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    return data[offsets[0]:offsets[0] + n * len(arr)].reshape(len(arr), n).astype(np.int64) - 48
+
+
+def _check_codes(arr: pa.Array, n: int, weights: np.ndarray, optional: bool = False) -> None:
+    if optional:
+        arr = pc.filter(arr, pc.not_equal(arr, ""))
+    _need(pc.match_substring_regex(arr, f"^[0-9]{{{n}}}$"))
+    m = _digit_matrix(arr, n)
+    if not np.array_equal(_CHECK_NP[(m[:, :-1] @ weights) % 11], m[:, -1]):
+        raise _Fallback
+
+
+def _check_dates(arr: pa.Array, optional: bool = False) -> None:
+    if optional:
+        arr = pc.filter(arr, pc.not_equal(arr, ""))
+    _need(pc.match_substring_regex(arr, _DATE_RE))
+    _need(pc.invert(pc.starts_with(arr, "0000")))
+    try:
+        pc.cast(arr, pa.date32())  # raises on a day that does not exist
+    except pa.ArrowInvalid:
+        raise _Fallback from None
+
+
+def _check_in(arr: pa.Array, values: list[str]) -> None:
+    _need(pc.is_in(arr, value_set=pa.array(values)))
+
+
+def _check_re(arr: pa.Array, pattern: str) -> None:
+    _need(pc.match_substring_regex(arr, pattern))
+
+
+def _check_required(arr: pa.Array) -> None:
+    _need(pc.not_equal(arr, ""))
+
+
+def _check_city(arr: pa.Array, optional: bool = False) -> None:
+    for v in pc.unique(arr).to_pylist():
+        if not ((optional and v == "") or _city_ok(v)):
+            raise _Fallback
+
+
+def _flag_int(arr: pa.Array) -> pa.Array:
+    return pc.cast(pc.equal(arr, "1"), pa.int64())
+
+
+def _null_if_empty(arr: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _distinct_map(fn, *cols: pa.Array) -> list[pa.Array]:
+    """fn(*values) → tuple of keys, called once per DISTINCT combination of `cols` in the chunk."""
+    joined = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, PACK_SEP)
+    enc = pc.dictionary_encode(joined)
+    uniques = enc.dictionary.to_pylist()
+    keys = [fn(*(u.split(PACK_SEP) if len(cols) > 1 else (u,))) for u in uniques]
+    return [pc.take(pa.array([k[i] for k in keys], pa.string()), enc.indices) for i in range(len(keys[0]) if keys else 0)]
+
+
+def _addr_keys(address: str) -> tuple:
+    return (_addr_key(address),)
+
+
+def _validate_fast(kind: str, c: dict[str, pa.Array]) -> list[pa.Array]:
+    _check_codes(c["jumin_code"], 11, _CODE_W)
+    _check_required(c["name"])
+    for col in ("name_gaiji_count", "old_name_gaiji_count", "old_name_gaiji_seq"):
+        _check_re(c[col], _INT_RE)
+    _check_dates(c["birth_date"])
+    _check_in(c["sex"], ["1", "2"])
+    _check_dates(c["change_date"])
+    _check_in(c["gaiji_flag"], ["", "0", "1"])
+    for col in PACKED_COLUMNS[kind]:
+        _need(pc.invert(pc.match_substring(c[col], PACK_SEP)))
+    packed = pc.binary_join_element_wise(*[c[col] for col in PACKED_COLUMNS[kind]], PACK_SEP)
+    names = _distinct_map(name_keys, c["name"], c["name_kana"], c["old_name"], c["old_name_kana"])
+    if kind == KIND_JUMIN:
+        _check_required(c["address"])
+        _check_codes(c["kojin_bango"], 12, _KOJIN_W, optional=True)
+        _check_required(c["change_reason"])
+        _check_in(c["retention_flag"], ["", "0", "1"])
+        _check_city(c["city_code"])
+        _check_re(c["aza_code"], r"^[0-9]*$")
+        _check_dates(c["notified_date"], optional=True)
+        _check_in(c["deleted_flag"], ["", "0", "1"])
+        _check_re(c["update_seq"], r"^[0-9]{1,18}$")
+        for col in ("address_gaiji_count", "name_gaiji_seq", "address_gaiji_seq"):
+            _check_re(c[col], _INT_RE)
+        return [c["jumin_code"], pc.cast(c["update_seq"], pa.int64()), c["change_date"], _flag_int(c["deleted_flag"]),
+                _null_if_empty(c["kojin_bango"]), c["birth_date"], c["sex"], c["change_reason"],
+                _flag_int(c["gaiji_flag"]), *names, *_distinct_map(_addr_keys, c["address"]), packed]
+    _check_city(c["city_code"], optional=True)
+    _need(pc.or_(pc.not_equal(c["address"], ""), pc.not_equal(c["last_address"], "")))
+    for col in ("address_gaiji_count", "last_address_gaiji_count"):
+        _check_re(c[col], _INT_RE)
+    _check_codes(c["old_jumin_code"], 11, _CODE_W, optional=True)
+    _check_city(c["fuhyo_city_code"])
+    _check_in(c["fuhyo_status"], ["1", "2"])
+    return [c["jumin_code"], c["change_date"], c["birth_date"], c["sex"], c["fuhyo_status"],
+            _flag_int(c["gaiji_flag"]), *names, *_distinct_map(_addr_keys, c["address"]),
+            *_distinct_map(_addr_keys, c["last_address"]), packed]
+
+
+def parse_chunk_fast(kind: str, data: bytes) -> pa.Table | None:
+    """The validated rows of `data` as an Arrow table in load_columns(kind) order, or None when
+    the chunk needs the exact csv-module path (a bad row, a quoted newline, a blank line...)."""
+    names = _EN[kind]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=len(data) + 1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if table.num_rows != lines or table.num_rows == 0:
+        return None  # a blank line or a record over several lines: line numbers need the csv path
+    c = {n: table.column(n).combine_chunks() for n in names}
+    try:
+        cols = _validate_fast(kind, c)
+    except _Fallback:
+        return None
+    return pa.Table.from_arrays(cols, names=list(load_columns(kind)))
 
 
 @dataclass
@@ -285,11 +463,22 @@ class Chunk:
     read: int
     undecodable_line: int | None = None
     csv_error: tuple[int, str] | None = None
+    table: pa.Table | None = None  # valid rows from the fast path (then `rows` is empty)
+
+    def row_tuples(self) -> Iterable[tuple]:
+        """The validated rows as tuples in load_columns order."""
+        if self.table is None:
+            return self.rows
+        return zip(*[col.to_pylist() for col in self.table.columns])
 
 
 def parse_chunk(kind: str, file: str, first_line: int, data: bytes) -> Chunk:
     """Decode, parse and validate the CSV lines `data` (whole records) whose first line is
-    `first_line` of `file`. Pure: bytes in, validated rows and problems out."""
+    `first_line` of `file`. Pure: bytes in, validated rows and problems out. Tries the pyarrow
+    fast path first; any chunk it cannot take whole goes through the exact csv-module path."""
+    table = parse_chunk_fast(kind, data)
+    if table is not None:
+        return Chunk([], [], 0, table.num_rows, table=table)
     try:
         content = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -338,17 +527,25 @@ def _chunks(path: Path, kind: str) -> Iterator[tuple[int, bytes]]:
             raise BulkError("E-STO-001", file=path.name,
                             detail=f"{pos + 1} 列目が「{expected[pos] if pos < len(expected) else 'なし'}」でない、"
                                    f"列数 {len(header)}/{len(expected)}")
-        line_no, first, buf, open_quote = 2, 2, [], False
-        for raw in fh:
-            buf.append(raw)
-            line_no += 1
-            if raw.count(b'"') & 1:
-                open_quote = not open_quote
-            if len(buf) >= CHUNK_LINES and not open_quote:
-                yield first, b"".join(buf)
-                first, buf = line_no, []
-        if buf:
-            yield first, b"".join(buf)
+        first, carry = 2, b""
+        while True:
+            block = fh.read(CHUNK_BYTES)
+            data = carry + block
+            if not block:
+                if data:
+                    yield first, data
+                return
+            cut = data.rfind(b"\n") + 1
+            # cut only between records: an even number of quotes before the cut (a quoted cell may
+            # hold a newline); go back one line at a time until it is (rare)
+            while cut > 0 and data.count(b'"', 0, cut) & 1:
+                cut = data.rfind(b"\n", 0, cut - 1) + 1
+            if cut == 0:
+                carry = data  # no record ends in this block yet: read more
+                continue
+            yield first, data[:cut]
+            first += data.count(b"\n", 0, cut)
+            carry = data[cut:]
 
 
 def _parsed(kind: str, path: Path, pool: ProcessPoolExecutor | None, workers: int) -> Iterator[Chunk]:
@@ -408,8 +605,8 @@ def load_files(store, kind: str, paths: Iterable[Path | str], progress: Callable
                 report.rows += chunk.read
                 bad += chunk.bad
                 problems.extend(chunk.problems[:MAX_PROBLEMS - len(problems)])
-                if not bad and chunk.rows:
-                    report.inserted += store.load_batch(kind, chunk.rows)
+                if not bad and chunk.read:
+                    report.inserted += store.load_batch(kind, chunk.row_tuples())
                 if progress is not None:
                     progress(report.rows)
         if bad:

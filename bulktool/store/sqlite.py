@@ -17,12 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from bulktool.store.backend import KEY_COLUMNS, PRIMARY_KEYS, PROVISION_KEYS, Versions, load_columns
+from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACKED, PRIMARY_KEYS, PROVISION_KEYS, Versions,
+                                    load_columns, unpack)
 from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, KINDS, REMOVAL_REASONS
 
-INT_COLUMNS = frozenset({
-    "name_gaiji_count", "address_gaiji_count", "retention_flag", "gaiji_flag", "deleted_flag", "update_seq",
-    "name_gaiji_seq", "address_gaiji_seq", "old_name_gaiji_count", "old_name_gaiji_seq", "last_address_gaiji_count"})
 
 # name → DDL of the secondary indexes per table
 INDEXES: dict[str, dict[str, str]] = {
@@ -142,7 +140,12 @@ class SqliteStore:
         if not param:
             return out
         sql = f"SELECT * FROM {kind} WHERE jumin_code IN ({where})"
-        for row in self.db.execute(sql, (json.dumps(param, ensure_ascii=False),)):
+        cur = self.db.execute(sql, (json.dumps(param, ensure_ascii=False),))
+        cur.row_factory = None
+        names = [d[0] for d in cur.description]
+        for values in cur:
+            row = dict(zip(names, values))
+            row.update(unpack(kind, row.pop(PACKED)))
             out.setdefault(row["jumin_code"], []).append(row)
         return out
 
@@ -208,11 +211,11 @@ class SqliteStore:
             "SELECT count(*), count(DISTINCT jumin_code), coalesce(sum(deleted_flag = 1), 0) FROM jumin").fetchone()
         f = db.execute(
             """WITH inforce AS (
-                 SELECT fuhyo_status, address, gaiji_flag, ROW_NUMBER() OVER (
+                 SELECT fuhyo_status, k_addr, gaiji_flag, ROW_NUMBER() OVER (
                    PARTITION BY jumin_code ORDER BY change_date DESC) AS rn
                  FROM fuhyo WHERE change_date <= ?1)
                SELECT count(*), coalesce(sum(fuhyo_status = ?2), 0),
-                      coalesce(sum(fuhyo_status <> ?2 AND coalesce(address, '') = ''), 0),
+                      coalesce(sum(fuhyo_status <> ?2 AND k_addr IS NULL), 0),
                       coalesce(sum(gaiji_flag = 1), 0)
                FROM inforce WHERE rn = 1""", (day, FUHYO_STATUS_REMOVED)).fetchone()
         f_rows, f_people = db.execute("SELECT count(*), count(DISTINCT jumin_code) FROM fuhyo").fetchone()
