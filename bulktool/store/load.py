@@ -306,8 +306,6 @@ _JA = {kind: tuple(ja for ja, _ in cols) for kind, cols in COLUMNS.items()}
 _CODE_W = np.array([2 + (9 - i) % 6 for i in range(10)], dtype=np.int64)
 _KOJIN_W = np.array([2 + (10 - i) % 6 for i in range(11)], dtype=np.int64)
 _CHECK_NP = np.array([0 if r <= 1 else 11 - r for r in range(11)], dtype=np.int64)
-_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_INT_RE = r"^[0-9]{0,18}$"
 
 
 class _Fallback(Exception):
@@ -333,7 +331,7 @@ def _digit_matrix(arr: pa.Array, n: int) -> np.ndarray:
 def _check_codes(arr: pa.Array, n: int, weights: np.ndarray, optional: bool = False) -> None:
     if optional:
         arr = pc.filter(arr, pc.not_equal(arr, ""))
-    _need(pc.match_substring_regex(arr, f"^[0-9]{{{n}}}$"))
+    _need(_digits(arr, n, n))
     m = _digit_matrix(arr, n)
     if not np.array_equal(_CHECK_NP[(m[:, :-1] @ weights) % 11], m[:, -1]):
         raise _Fallback
@@ -342,20 +340,30 @@ def _check_codes(arr: pa.Array, n: int, weights: np.ndarray, optional: bool = Fa
 def _check_dates(arr: pa.Array, optional: bool = False) -> None:
     if optional:
         arr = pc.filter(arr, pc.not_equal(arr, ""))
-    _need(pc.match_substring_regex(arr, _DATE_RE))
     _need(pc.invert(pc.starts_with(arr, "0000")))
     try:
-        pc.cast(arr, pa.date32())  # raises on a day that does not exist
+        pc.cast(arr, pa.date32())  # strict YYYY-MM-DD; raises on a day that does not exist
     except pa.ArrowInvalid:
         raise _Fallback from None
 
 
 def _check_in(arr: pa.Array, values: list[str]) -> None:
-    _need(pc.is_in(arr, value_set=pa.array(values)))
+    ok = pc.equal(arr, values[0])
+    for v in values[1:]:
+        ok = pc.or_(ok, pc.equal(arr, v))
+    _need(ok)
 
 
-def _check_re(arr: pa.Array, pattern: str) -> None:
-    _need(pc.match_substring_regex(arr, pattern))
+def _digits(arr: pa.Array, shortest: int, longest: int) -> pa.Array:
+    """Per value: `shortest`..`longest` ASCII digits (0 digits = the empty cell)."""
+    length = pc.binary_length(arr)
+    ok = pc.and_(pc.greater_equal(length, max(shortest, 1)), pc.less_equal(length, longest))
+    ok = pc.and_(ok, pc.ascii_is_decimal(arr))
+    return pc.or_(ok, pc.equal(length, 0)) if shortest == 0 else ok
+
+
+def _check_digits(arr: pa.Array, shortest: int, longest: int) -> None:
+    _need(_digits(arr, shortest, longest))
 
 
 def _check_required(arr: pa.Array) -> None:
@@ -393,7 +401,7 @@ def _validate_fast(kind: str, c: dict[str, pa.Array]) -> list[pa.Array]:
     _check_codes(c["jumin_code"], 11, _CODE_W)
     _check_required(c["name"])
     for col in ("name_gaiji_count", "old_name_gaiji_count", "old_name_gaiji_seq"):
-        _check_re(c[col], _INT_RE)
+        _check_digits(c[col], 0, 18)
     _check_dates(c["birth_date"])
     _check_in(c["sex"], ["1", "2"])
     _check_dates(c["change_date"])
@@ -408,19 +416,19 @@ def _validate_fast(kind: str, c: dict[str, pa.Array]) -> list[pa.Array]:
         _check_required(c["change_reason"])
         _check_in(c["retention_flag"], ["", "0", "1"])
         _check_city(c["city_code"])
-        _check_re(c["aza_code"], r"^[0-9]*$")
+        _check_digits(c["aza_code"], 0, 1 << 30)
         _check_dates(c["notified_date"], optional=True)
         _check_in(c["deleted_flag"], ["", "0", "1"])
-        _check_re(c["update_seq"], r"^[0-9]{1,18}$")
+        _check_digits(c["update_seq"], 1, 18)
         for col in ("address_gaiji_count", "name_gaiji_seq", "address_gaiji_seq"):
-            _check_re(c[col], _INT_RE)
+            _check_digits(c[col], 0, 18)
         return [c["jumin_code"], pc.cast(c["update_seq"], pa.int64()), c["change_date"], _flag_int(c["deleted_flag"]),
                 _null_if_empty(c["kojin_bango"]), c["birth_date"], c["sex"], c["change_reason"],
                 _flag_int(c["gaiji_flag"]), *names, *_distinct_map(_addr_keys, c["address"]), packed]
     _check_city(c["city_code"], optional=True)
     _need(pc.or_(pc.not_equal(c["address"], ""), pc.not_equal(c["last_address"], "")))
     for col in ("address_gaiji_count", "last_address_gaiji_count"):
-        _check_re(c[col], _INT_RE)
+        _check_digits(c[col], 0, 18)
     _check_codes(c["old_jumin_code"], 11, _CODE_W, optional=True)
     _check_city(c["fuhyo_city_code"])
     _check_in(c["fuhyo_status"], ["1", "2"])
