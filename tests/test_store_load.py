@@ -83,7 +83,7 @@ def test_valid_rows_are_loaded_with_their_match_keys(store, tmp_path):
                                                 "旧氏 漢字": "鈴木", "旧氏 ふりがな": "すずき"})])
     report = load_files(store, KIND_JUMIN, [path])
     assert (report.rows, report.inserted, report.skipped) == (2, 2, 0)
-    row = store.db.execute("SELECT * FROM jumin WHERE update_seq = 2").fetchone()
+    row = next(r for r in store.lookup_jumin_by_codes([code(1)])[code(1)] if r["update_seq"] == 2)
     assert row["k_name"] == "山田太郎" and row["k_old_name"] == "鈴木太郎"
     assert row["k_kana"] == "やまたたろう" and row["k_old_kana"] == "すすきたろう"
     assert row["k_addr"] and row["deleted_flag"] == 0 and row["update_seq"] == 2
@@ -123,8 +123,8 @@ def test_each_rule_rejects_its_bad_value(store, tmp_path, column, value):
 def test_empty_kojin_bango_and_kana_are_allowed(store, tmp_path):
     path = write_csv(tmp_path / "j.csv", KIND_JUMIN, [jumin_row(**{"個人番号": "", "ふりがな氏名": ""})])
     assert load_files(store, KIND_JUMIN, [path]).inserted == 1
-    row = store.db.execute("SELECT kojin_bango, k_kana FROM jumin").fetchone()
-    assert tuple(row) == (None, None)
+    ((row,),) = store.lookup_jumin_by_codes([code(1)]).values()
+    assert (row["kojin_bango"], row["k_kana"], row["name_kana"]) == (None, None, None)
 
 
 def test_all_bad_rows_are_reported_with_file_and_line(store, tmp_path):

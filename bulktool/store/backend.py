@@ -47,20 +47,22 @@ PRIMARY_KEYS: dict[str, tuple[str, str]] = {
 PROVISION_KEYS = ("jumin_code", "provided_on", "entry", "department", "purpose", "fields", "use")
 
 
-# Schema columns stored as real database columns: what the lookups, the record in force and the
-# statistics need. Every other schema column travels in ONE packed text value per row (PACKED):
-# the raw CSV cells in schema order joined by PACK_SEP (U+001F, refused in the input), unpacked
-# by `unpack` only for the rows a lookup returns. Binding ~15 instead of ~34 values per row is
-# what makes the bulk load fast (docs/store.md).
+# Schema columns stored as real database columns: what the SQL of the lookups and statistics
+# reads. Every other schema column and the name keys travel in ONE packed text value per row
+# (PACKED): the raw CSV cells in schema order, then the name keys, joined by PACK_SEP (U+001F,
+# refused in the input), unpacked by `unpack` only for the rows a lookup returns. Binding 8–10
+# instead of 33–34 values per row is what makes the bulk load fast (docs/store.md).
 REAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    KIND_JUMIN: ("jumin_code", "update_seq", "change_date", "deleted_flag", "kojin_bango", "birth_date", "sex",
+    KIND_JUMIN: ("jumin_code", "update_seq", "change_date", "deleted_flag", "kojin_bango", "birth_date",
                  "change_reason", "gaiji_flag"),
-    KIND_FUHYO: ("jumin_code", "change_date", "birth_date", "sex", "fuhyo_status", "gaiji_flag"),
+    KIND_FUHYO: ("jumin_code", "change_date", "birth_date", "fuhyo_status", "gaiji_flag"),
 }
+INDEXED_KEYS: dict[str, tuple[str, ...]] = {KIND_JUMIN: ("k_addr",), KIND_FUHYO: ("k_addr", "k_last_addr")}
+NAME_KEYS = ("k_name", "k_kana", "k_old_name", "k_old_kana")
 PACKED = "packed"
 PACK_SEP = "\x1f"
 PACKED_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(en for _, en in COLUMNS[kind] if en not in REAL_COLUMNS[kind]) for kind in COLUMNS}
+    kind: tuple(en for _, en in COLUMNS[kind] if en not in REAL_COLUMNS[kind]) + NAME_KEYS for kind in COLUMNS}
 FLAG_COLUMNS = frozenset({"retention_flag", "gaiji_flag", "deleted_flag"})  # empty cell = 0
 INT_COLUMNS = frozenset({
     "name_gaiji_count", "address_gaiji_count", "retention_flag", "gaiji_flag", "deleted_flag", "update_seq",
@@ -68,8 +70,8 @@ INT_COLUMNS = frozenset({
 
 
 def load_columns(kind: str) -> tuple[str, ...]:
-    """Column order of the tuples given to `load_batch`: real columns, match keys, packed value."""
-    return REAL_COLUMNS[kind] + KEY_COLUMNS[kind] + (PACKED,)
+    """Column order of the tuples given to `load_batch`: real columns, address keys, packed value."""
+    return REAL_COLUMNS[kind] + INDEXED_KEYS[kind] + (PACKED,)
 
 
 def unpack(kind: str, packed: str) -> dict[str, Any]:

@@ -146,7 +146,8 @@ _FLAGS = {"": 0, "0": 0, "1": 1}
 _SEXES = frozenset({"1", "2"})
 _STATUSES = frozenset({"1", "2"})
 _EN = {kind: tuple(en for _, en in cols) for kind, cols in COLUMNS.items()}
-_PACKED_IDX = {kind: tuple(_EN[kind].index(c) for c in PACKED_COLUMNS[kind]) for kind in COLUMNS}
+_PACKED_CELLS = {kind: tuple(c for c in PACKED_COLUMNS[kind] if c in _EN[kind]) for kind in COLUMNS}  # + name keys
+_PACKED_IDX = {kind: tuple(_EN[kind].index(c) for c in _PACKED_CELLS[kind]) for kind in COLUMNS}
 
 
 def _code_ok(v: str) -> bool:
@@ -217,11 +218,11 @@ def _addr_key(address: str) -> str | None:
     return normalize.address_key(address) if address else None
 
 
-def _packed(r: list[str], idx: tuple[int, ...]) -> str:
+def _packed(r: list[str], idx: tuple[int, ...], keys: tuple) -> str:
     packed = PACK_SEP.join([r[i] for i in idx])
     if packed.count(PACK_SEP) != len(idx) - 1:
         raise _Bad(next(i for i in idx if PACK_SEP in r[i]), R_SEP)
-    return packed
+    return PACK_SEP.join([packed, *(k or "" for k in keys)])
 
 
 def _jumin_row(r: list[str]) -> tuple:
@@ -258,8 +259,8 @@ def _jumin_row(r: list[str]) -> tuple:
     seq_n = _opt_int(seq, 21)
     for v, col in ((ngs, 22), (ags, 23), (ogc, 25), (ogs, 27)):
         _opt_int(v, col)
-    return (code, seq_n, cdate, df, kojin or None, birth, sex, reason, gf,
-            *name_keys(name, kana, old, okana), _addr_key(addr), _packed(r, _PACKED_IDX[KIND_JUMIN]))
+    return (code, seq_n, cdate, df, kojin or None, birth, reason, gf, _addr_key(addr),
+            _packed(r, _PACKED_IDX[KIND_JUMIN], name_keys(name, kana, old, okana)))
 
 
 def _fuhyo_row(r: list[str]) -> tuple:
@@ -291,8 +292,8 @@ def _fuhyo_row(r: list[str]) -> tuple:
     gf = _flag(gflag, 15)
     _opt_int(ogc, 19)
     _opt_int(ogs, 21)
-    return (code, cdate, birth, sex, status, gf,
-            *name_keys(name, kana, old, okana), _addr_key(addr), _addr_key(last), _packed(r, _PACKED_IDX[KIND_FUHYO]))
+    return (code, cdate, birth, status, gf, _addr_key(addr), _addr_key(last),
+            _packed(r, _PACKED_IDX[KIND_FUHYO], name_keys(name, kana, old, okana)))
 
 
 _ROW = {KIND_JUMIN: _jumin_row, KIND_FUHYO: _fuhyo_row}
@@ -406,10 +407,11 @@ def _validate_fast(kind: str, c: dict[str, pa.Array]) -> list[pa.Array]:
     _check_in(c["sex"], ["1", "2"])
     _check_dates(c["change_date"])
     _check_in(c["gaiji_flag"], ["", "0", "1"])
-    for col in PACKED_COLUMNS[kind]:
+    for col in _PACKED_CELLS[kind]:
         _need(pc.invert(pc.match_substring(c[col], PACK_SEP)))
-    packed = pc.binary_join_element_wise(*[c[col] for col in PACKED_COLUMNS[kind]], PACK_SEP)
     names = _distinct_map(name_keys, c["name"], c["name_kana"], c["old_name"], c["old_name_kana"])
+    packed = pc.binary_join_element_wise(*[c[col] for col in _PACKED_CELLS[kind]],
+                                         *[pc.fill_null(k, "") for k in names], PACK_SEP)
     if kind == KIND_JUMIN:
         _check_required(c["address"])
         _check_codes(c["kojin_bango"], 12, _KOJIN_W, optional=True)
@@ -423,8 +425,8 @@ def _validate_fast(kind: str, c: dict[str, pa.Array]) -> list[pa.Array]:
         for col in ("address_gaiji_count", "name_gaiji_seq", "address_gaiji_seq"):
             _check_digits(c[col], 0, 18)
         return [c["jumin_code"], pc.cast(c["update_seq"], pa.int64()), c["change_date"], _flag_int(c["deleted_flag"]),
-                _null_if_empty(c["kojin_bango"]), c["birth_date"], c["sex"], c["change_reason"],
-                _flag_int(c["gaiji_flag"]), *names, *_distinct_map(_addr_keys, c["address"]), packed]
+                _null_if_empty(c["kojin_bango"]), c["birth_date"], c["change_reason"],
+                _flag_int(c["gaiji_flag"]), *_distinct_map(_addr_keys, c["address"]), packed]
     _check_city(c["city_code"], optional=True)
     _need(pc.or_(pc.not_equal(c["address"], ""), pc.not_equal(c["last_address"], "")))
     for col in ("address_gaiji_count", "last_address_gaiji_count"):
@@ -432,8 +434,8 @@ def _validate_fast(kind: str, c: dict[str, pa.Array]) -> list[pa.Array]:
     _check_codes(c["old_jumin_code"], 11, _CODE_W, optional=True)
     _check_city(c["fuhyo_city_code"])
     _check_in(c["fuhyo_status"], ["1", "2"])
-    return [c["jumin_code"], c["change_date"], c["birth_date"], c["sex"], c["fuhyo_status"],
-            _flag_int(c["gaiji_flag"]), *names, *_distinct_map(_addr_keys, c["address"]),
+    return [c["jumin_code"], c["change_date"], c["birth_date"], c["fuhyo_status"],
+            _flag_int(c["gaiji_flag"]), *_distinct_map(_addr_keys, c["address"]),
             *_distinct_map(_addr_keys, c["last_address"]), packed]
 
 
