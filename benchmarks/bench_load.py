@@ -1,6 +1,6 @@
 """Benchmark: `store load` rows/s against a baseline measured in the same run.
 
-    python benchmarks/bench_load.py --rows 1000000 [--workers 2]
+    python benchmarks/bench_load.py --rows 1000000 [--workers 0,1,2]
 
 Writes N rows of valid synthetic jumin CSV (own small generator below: fictional names,
 valid check digits) to a temporary folder, then times
@@ -122,11 +122,13 @@ def baseline(path: Path, db_path: Path) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000, help="approximate jumin rows")
-    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--workers", default="auto", help="comma-separated worker counts to time, e.g. 0,1,2 "
+                                                     "(auto = load_files' own choice)")
     args = ap.parse_args()
     from bulktool.store.load import load_files
     from bulktool.store.sqlite import SqliteStore
 
+    settings = [None if w == "auto" else int(w) for w in args.workers.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t = time.perf_counter()
@@ -134,24 +136,25 @@ def main() -> None:
         with open(paths[KIND_JUMIN], "rb") as fh:
             rows = sum(1 for _ in fh) - 1
         print(f"generated {rows:,} jumin rows in {time.perf_counter() - t:.1f} s "
-              f"({os.path.getsize(paths[KIND_JUMIN]) / 2**20:.0f} MiB)")
+              f"({os.path.getsize(paths[KIND_JUMIN]) / 2**20:.0f} MiB); load average {os.getloadavg()[0]:.1f}")
         t = time.perf_counter()
         baseline(paths[KIND_JUMIN], tmp / "base.sqlite")
-        base = time.perf_counter() - t
-        print(f"baseline csv.reader → executemany (no validation, no keys, no index): {base:.1f} s, "
-              f"{rows / base:,.0f} rows/s")
-        store = SqliteStore.create(tmp / "store.sqlite")
-        t = time.perf_counter()
-        report = load_files(store, KIND_JUMIN, [paths[KIND_JUMIN]], workers=args.workers)
-        took = time.perf_counter() - t
-        print(f"load_files (validate, keys, insert, indexes): {took:.1f} s, {rows / took:,.0f} rows/s, "
-              f"inserted {report.inserted:,}; ratio to baseline {took / base:.2f}×")
-        t = time.perf_counter()
-        again = load_files(store, KIND_JUMIN, [paths[KIND_JUMIN]], workers=args.workers)
-        took2 = time.perf_counter() - t
-        print(f"reload of the same file (idempotent): {took2:.1f} s, {rows / took2:,.0f} rows/s, "
-              f"inserted {again.inserted:,}")
-        store.close()
+        base = rows / (time.perf_counter() - t)
+        print(f"baseline csv.reader → executemany, 28 columns (no validation, no keys, no index): "
+              f"{base:,.0f} rows/s")
+        for workers in settings:
+            db = tmp / f"store-{workers}.sqlite"
+            store = SqliteStore.create(db)
+            t = time.perf_counter()
+            report = load_files(store, KIND_JUMIN, [paths[KIND_JUMIN]], workers=workers)
+            speed = rows / (time.perf_counter() - t)
+            print(f"load_files workers={'auto' if workers is None else workers} (validate, keys, insert, indexes): "
+                  f"{speed:,.0f} rows/s, inserted {report.inserted:,}; {speed / base:.2f}× the baseline's rows/s")
+            t = time.perf_counter()
+            again = load_files(store, KIND_JUMIN, [paths[KIND_JUMIN]], workers=workers)
+            print(f"  idempotent reload: {rows / (time.perf_counter() - t):,.0f} rows/s, inserted {again.inserted:,}")
+            store.close()
+            db.unlink()
 
 
 if __name__ == "__main__":
