@@ -305,3 +305,13 @@ def test_quoted_newline_keeps_exact_line_numbers(store, tmp_path, monkeypatch):
     assert load_files(store, KIND_JUMIN, [path]).inserted == 5
     (row,) = store.lookup_jumin_by_codes([code(1)])[code(1)]
     assert row["operator_id"] == "two\nlines"
+
+
+def test_quoting_the_csv_module_refuses_is_refused(store, tmp_path):
+    path = write_csv(tmp_path / "j.csv", KIND_JUMIN, [jumin_row(**{"住民票コード": code(i)}) for i in range(3)])
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b",OP1,", b',"OP"1,')  # line 3: text after a closing quote
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(BulkError) as exc:
+        load_files(store, KIND_JUMIN, [path])
+    assert exc.value.code == "E-STO-002" and count(store) == 0

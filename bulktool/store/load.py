@@ -442,6 +442,8 @@ def _validate_fast(kind: str, c: dict[str, pa.Array]) -> list[pa.Array]:
 def parse_chunk_fast(kind: str, data: bytes) -> pa.Table | None:
     """The validated rows of `data` as an Arrow table in load_columns(kind) order, or None when
     the chunk needs the exact csv-module path (a bad row, a quoted newline, a blank line...)."""
+    if b'"' in data:
+        return None  # pyarrow accepts quoting the csv module refuses ("ab"c): quoted chunks take the exact path
     names = _EN[kind]
     try:
         table = pacsv.read_csv(
