@@ -5,7 +5,9 @@ protocol. All SQL stays inside the backends; nothing above this seam writes SQL.
 
 What a backend stores
   * the two store files (SPEC §2), one table each, every column of store/schema.py under its
-    English name, plus the match keys computed at load time by store/load.py (KEY_COLUMNS);
+    English name, plus the match keys computed at load time by store/load.py (KEY_COLUMNS) —
+    how they are laid out is the backend's business (SQLite: REAL_COLUMNS + a packed value),
+    but lookups return every column and key by name;
   * the provision record (SPEC §6b).
 
 What a backend does NOT decide

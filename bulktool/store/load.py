@@ -2,8 +2,14 @@
 
     report = load_files(store, "jumin", [path, ...], progress=callback)
 
-- Streaming: the file is read in chunks of CHUNK_LINES lines (never whole); memory is bounded
-  by a few chunks whatever the file size.
+- Streaming: the file is read in chunks of about CHUNK_BYTES bytes of whole records (cut only
+  between records; never the whole file); memory is bounded by a few chunks.
+- Two parsers, one answer. The fast path (parse_chunk_fast) lets pyarrow parse the chunk and
+  checks every rule column-wise in C (check digits on a numpy digit matrix, a strict date cast);
+  match keys are computed once per DISTINCT value in the chunk; the cells that are not real
+  database columns are joined into the packed value in C. It takes a chunk only whole: any bad
+  row, a double quote, a blank line or a record over several lines sends the chunk to the
+  csv-module path (parse_chunk), which finds the exact line, column and reason of each problem.
 - Header: must equal schema.HEADERS[kind] exactly (a UTF-8 BOM is tolerated) → else E-STO-001.
 - Every row is validated (rules below, docs/store.md). ALL bad rows are collected as `Problem`
   (file, line, column, reason — never the value); if there is any, `LoadError` (E-STO-003) is
@@ -14,7 +20,7 @@
   Stored versions are immutable: a corrected version must come with a new 更新順番号 (jumin) or
   be a new 異動年月日 (fuhyo); a row with a known key but different content is skipped too and
   shows in LoadReport.skipped.
-- Match keys are computed here, once per distinct value (lru_cache), with bulktool.normalize.
+- Match keys are computed here with bulktool.normalize, once per distinct value.
 - Parsing and validation can run in worker processes (`workers`), the main process only
   inserting; chunks travel through pipes in memory, never through a temp file.
 

@@ -4,7 +4,9 @@ Plaintext stays in the store file (mode 0600) and in memory: `PRAGMA temp_store=
 every connection, so SQLite's temp tables, sorts and index builds never spill to a temp file,
 and batch lookups pass their keys as one JSON parameter (json_each), not through a temp table.
 
-Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of SPEC §2),
+Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of SPEC §2;
+the columns the SQL reads, the address keys, and one `packed` value holding everything else,
+backend.REAL_COLUMNS / PACKED_COLUMNS; lookups return every column, unpacked),
 `provisions` (SPEC §6b). Secondary indexes serve the batch lookups; when a load starts on an
 empty table they are dropped and rebuilt after the load (one sort instead of 10M random inserts).
 """
