@@ -315,3 +315,16 @@ def test_quoting_the_csv_module_refuses_is_refused(store, tmp_path):
     with pytest.raises(BulkError) as exc:
         load_files(store, KIND_JUMIN, [path])
     assert exc.value.code == "E-STO-002" and count(store) == 0
+
+
+def test_unterminated_quote_is_reported_with_bounded_chunks(store, tmp_path, monkeypatch):
+    rows = [jumin_row(**{"住民票コード": code(i)}) for i in range(40)]
+    path = write_csv(tmp_path / "j.csv", KIND_JUMIN, rows)
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace(b",OP1,", b',"OP1,')  # line 4 opens a quote that never closes
+    path.write_bytes(b"\n".join(lines))
+    monkeypatch.setattr(load, "CHUNK_BYTES", len(lines[1]) // 2)
+    assert max(len(d) for _, d in load._chunks(path, KIND_JUMIN)) <= 17 * load.CHUNK_BYTES
+    with pytest.raises(BulkError) as exc:
+        load_files(store, KIND_JUMIN, [path])
+    assert exc.value.code == "E-STO-002" and count(store) == 0
