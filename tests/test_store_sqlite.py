@@ -107,3 +107,22 @@ def test_stats_count_without_personal_data(store):
     assert earlier["jumin_current"] == 2 and earlier["jumin_removed"] == 0
     labels = dict(render_rows(s))
     assert labels["消除者（死亡・転出・職権消除など）"] == 1
+
+
+def test_a_store_of_another_layout_is_refused_at_open_not_misread(tmp_path):
+    import sqlite3
+
+    from bulktool.messages import BulkError
+    from bulktool.store.sqlite import LAYOUT
+
+    path = tmp_path / "store.sqlite"
+    SqliteStore.create(path).close()
+    SqliteStore.open(path).close()  # this version's layout opens
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=1")  # e.g. the unpacked layout of an earlier version
+    db.commit()
+    db.close()
+    with pytest.raises(BulkError) as err:
+        SqliteStore.open(path)
+    assert err.value.code == "E-STO-006" and err.value.exit_code == 3
+    assert f"版 1" in err.value.message and f"版 {LAYOUT}" in err.value.message

@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from bulktool.messages import BulkError
 from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACKED, PRIMARY_KEYS, PROVISION_KEYS, Versions,
                                     load_columns, unpack)
 from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, KINDS, REMOVAL_REASONS
@@ -53,6 +54,11 @@ def _iso(day: date | str) -> str:
     return day.isoformat() if isinstance(day, date) else str(day)
 
 
+#: The file layout (PRAGMA user_version). 2: the packed row layout of docs/store.md. A store
+#: written with another layout is refused at open (E-STO-006), never misread.
+LAYOUT = 2
+
+
 class SqliteStore:
     """The prefectural store in one SQLite file. Use `create` once, then `open`."""
 
@@ -73,19 +79,26 @@ class SqliteStore:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
         os.chmod(path, 0o600)
-        store = cls.open(path)
+        store = cls.open(path, check=False)
         with store.db:
             for kind in KINDS:
                 store.db.execute(_table_ddl(kind))
                 for name, ddl in INDEXES[kind].items():
                     store.db.execute(f"CREATE INDEX IF NOT EXISTS {name} {ddl}")
             store.db.executescript(_PROVISIONS_DDL)
+        store.db.execute(f"PRAGMA user_version={LAYOUT}")
         return store
 
     @classmethod
-    def open(cls, path: Path | str) -> "SqliteStore":
+    def open(cls, path: Path | str, *, check: bool = True) -> "SqliteStore":
+        """Open a store made by `create`; E-STO-006 when its layout is not this version's."""
         path = Path(path)
         db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        if check:
+            found = db.execute("PRAGMA user_version").fetchone()[0]
+            if found != LAYOUT:
+                db.close()
+                raise BulkError("E-STO-006", found=found, expected=LAYOUT)
         return cls(path, db)
 
     def close(self) -> None:
