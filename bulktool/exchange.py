@@ -260,9 +260,10 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     from bulktool.reissue import keep_copy
 
     keep_copy(s, rno, name, container)
-    s.store.record_provisions([
-        {"jumin_code": code, "provided_on": today().isoformat(), "entry": rno, "department": dep.code,
-         "purpose": req.purpose, "fields": ",".join(fields), "use": USE} for code in provided])
+    provided_on, provided_fields = today().isoformat(), ",".join(fields)
+    s.store.record_provisions(
+        {"jumin_code": code, "provided_on": provided_on, "entry": rno, "department": dep.code,
+         "purpose": req.purpose, "fields": provided_fields, "use": USE} for code in provided)
     provided.clear()
     container_sha = mediamod.sha256(container)
     counts = dict(table_out.counts, rows=table_out.rows, gaiji_substitutions=table_out.gaiji_substitutions)

@@ -190,16 +190,23 @@ class SqliteStore:
 
     # --- provision record (SPEC §6b) ----------------------------------------------------
     def record_provisions(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        data = [tuple(r[k] for k in PROVISION_KEYS) for r in rows]
-        if data:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self.db.executemany(f"INSERT INTO provisions VALUES ({','.join('?' * len(PROVISION_KEYS))})", data)
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
-        return len(data)
+        """Insert the rows in one transaction, streaming (a 1M-row exchange builds no list)."""
+        count = 0
+
+        def tuples():
+            nonlocal count
+            for r in rows:
+                count += 1
+                yield tuple(r[k] for k in PROVISION_KEYS)
+
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(f"INSERT INTO provisions VALUES ({','.join('?' * len(PROVISION_KEYS))})", tuples())
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return count
 
     def provisions_for(self, jumin_code: str, since: date | str | None = None) -> list[dict]:
         sql = f"SELECT {', '.join(PROVISION_KEYS)} FROM provisions WHERE jumin_code = ?"
