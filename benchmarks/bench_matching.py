@@ -14,6 +14,9 @@ Prints both, the ratio, status counts and the peak RSS. Synthetic data only.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import os
 import random
 import resource
 import sys
@@ -28,8 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_load import write_store_csv  # noqa: E402
 
+from bulktool.checkdigit import with_check_digit  # noqa: E402
+from bulktool.conditions import iter_conditions, read_conditions  # noqa: E402
 from bulktool.matching import match  # noqa: E402
-from bulktool.model import SearchCondition  # noqa: E402
+from bulktool.results import write_results  # noqa: E402
+from bulktool.store.backend import unpack  # noqa: E402
+from bulktool.store.generate import wareki  # noqa: E402
+from bulktool.model import JUMIN_FIELDS, SearchCondition  # noqa: E402
 from bulktool.store.load import load_files  # noqa: E402
 from bulktool.store.schema import KIND_JUMIN  # noqa: E402
 from bulktool.store.sqlite import SqliteStore  # noqa: E402
@@ -37,31 +45,43 @@ from bulktool.store.sqlite import SqliteStore  # noqa: E402
 TODAY = date(2025, 4, 1)
 
 
-def conditions(store: SqliteStore, n: int, seed: int = 2) -> list[SearchCondition]:
+HEADER = ["連番", "対象", "個人番号", "住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所"]
+
+
+def request_csv(store: SqliteStore, n: int, seed: int = 2) -> bytes:
+    """The bytes of an n-row 検索条件 CSV (UTF-8 with BOM) drawn from the store: a third each by
+    個人番号 (some with hyphens), 住民票コード and 4情報 (氏名 or かな, 生年月日 — a third in 和暦 —,
+    住所 in the 2-3-4 form); 1 in 10 altered so that they are not found."""
     rng = random.Random(seed)
     people = store.db.execute("SELECT count(DISTINCT jumin_code) FROM jumin").fetchone()[0]
     step = max(1, people // n)
     rows = store.db.execute(
-        "SELECT jumin_code, kojin_bango, name, name_kana, birth_date, address FROM jumin "
+        "SELECT jumin_code, kojin_bango, birth_date, packed FROM jumin "
         "WHERE update_seq = 1 AND (CAST(substr(jumin_code, 1, 10) AS INTEGER) % ?) = 0 LIMIT ?", (step, n)).fetchall()
-    out = []
-    for i, (code, kojin, name, kana, birth, address) in enumerate(rows * (n // max(1, len(rows)) + 1)):
-        if len(out) == n:
-            break
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(HEADER)
+    for i in range(n):
+        code, kojin, birth, packed = rows[i % len(rows)]
+        cells = unpack(KIND_JUMIN, packed)
         miss = rng.random() < 0.1
         kind = i % 3
+        row = [str(i + 1), "", "", "", "", "", "", "", ""]
         if kind == 0:
-            out.append(SearchCondition(i + 1, i + 2, str(i + 1), kojin_bango=kojin[::-1] if miss else kojin))
+            k = with_check_digit(f"{(int(kojin[:11]) + 7) % 10**11:011d}") if miss else kojin  # valid, absent
+            row[2] = f"{k[:4]}-{k[4:8]}-{k[8:]}" if rng.random() < 0.3 else k
         elif kind == 1:
-            out.append(SearchCondition(i + 1, i + 2, str(i + 1), jumin_code="00000000000" if miss else code))
+            row[3] = "00000000000" if miss else code
         else:
-            addr = address.replace("丁目", "-").replace("番", "-").replace("号", "")  # 2-3-4 form
-            by_kana = rng.random() < 0.5
-            out.append(SearchCondition(i + 1, i + 2, str(i + 1), name=None if by_kana else name,
-                                       name_kana=kana if by_kana else None,
-                                       birth_date=date(1901, 1, 1) if miss else date.fromisoformat(birth),
-                                       address=addr))
-    return out
+            day = date(1901, 1, 1) if miss else date.fromisoformat(birth)
+            row[6] = wareki(day) if rng.random() < 0.33 and day.year > 1912 else day.isoformat()
+            row[8] = cells["address"].replace("丁目", "-").replace("番", "-").replace("号", "")  # 2-3-4 form
+            if rng.random() < 0.5:
+                row[5] = cells["name_kana"]
+            else:
+                row[4] = cells["name"]
+        w.writerow(row)
+    return buf.getvalue().encode("utf-8-sig")
 
 
 def baseline(store: SqliteStore, conds: list[SearchCondition]) -> int:
@@ -104,21 +124,31 @@ def main() -> None:
             print(f"store: {args.persons:,} persons, {report.inserted:,} rows, built in {time.perf_counter() - t:.0f} s")
         else:
             store = SqliteStore.open(path)
-        conds = conditions(store, args.conditions)
-        print(f"conditions: {len(conds):,}")
+        data = request_csv(store, args.conditions)
+        conds = [c for c in read_conditions("検索条件.csv", data).items if isinstance(c, SearchCondition)]
+        print(f"request: {args.conditions:,} rows, {len(data) / 2**20:.0f} MiB CSV; {len(conds):,} valid conditions")
         t = time.perf_counter()
         rows = baseline(store, conds)
         base = time.perf_counter() - t
-        print(f"baseline SQLite temp-table join: {base:.2f} s ({rows:,} rows fetched)")
+        print(f"baseline SQLite temp-table join of the same keys: {base:.2f} s ({rows:,} rows fetched)")
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t = time.perf_counter()
+        stream = iter_conditions("検索条件.csv", data)
+        table = write_results(match(stream.items, store, as_of=TODAY, kojin_bango_for_fuhyo=False,
+                                    batch_size=args.batch_size), fields=JUMIN_FIELDS)
+        took = time.perf_counter() - t
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(f"pipeline (parse + normalise + match + write 照会結果.csv): {took:.2f} s, "
+              f"{args.conditions / took:,.0f} rows/s; ratio to baseline {took / base:.2f}× (target ≤ 2×)")
+        print(f"statuses: {dict(sorted(table.counts.items()))}")
         t = time.perf_counter()
         counts = Counter(r.status.value for r in match(conds, store, as_of=TODAY, kojin_bango_for_fuhyo=False,
                                                        batch_size=args.batch_size))
-        took = time.perf_counter() - t
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f"match(): {took:.2f} s, {len(conds) / took:,.0f} conditions/s; ratio to baseline {took / base:.2f}×")
-        print(f"statuses: {dict(sorted(counts.items()))}")
-        print(f"peak RSS: {rss / 1024:.0f} MiB (before match {rss0 / 1024:.0f} MiB)")
+        only = time.perf_counter() - t
+        print(f"match() alone on parsed conditions: {only:.2f} s; ratio to baseline {only / base:.2f}×")
+        assert counts == Counter({k: v for k, v in table.counts.items() if v and k != "90"}), "both runs agree"
+        print(f"peak RSS: {rss / 1024:.0f} MiB (before the pipeline {rss0 / 1024:.0f} MiB); "
+              f"load average {os.getloadavg()[0]:.1f}")
         store.close()
 
 
