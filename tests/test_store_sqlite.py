@@ -126,3 +126,20 @@ def test_a_store_of_another_layout_is_refused_at_open_not_misread(tmp_path):
         SqliteStore.open(path)
     assert err.value.code == "E-STO-006" and err.value.exit_code == 3
     assert f"版 1" in err.value.message and f"版 {LAYOUT}" in err.value.message
+
+
+def test_lookup_rows_unpack_on_first_use_and_behave_as_full_mappings(store):
+    from bulktool.store.backend import PackedRow
+
+    versions = store.lookup_jumin_by_codes([code(1)])[code(1)]
+    row = versions[0]
+    assert isinstance(row, PackedRow)
+    assert dict.__len__(row) < 12  # only the real columns and address key so far
+    assert row["jumin_code"] == code(1) and dict.__len__(row) < 12  # a real column does not unpack
+    assert row["name"]  # a packed cell unpacks the row
+    assert dict.__len__(row) == len(row) > 30
+    other = store.lookup_jumin_by_codes([code(1)])[code(1)][0]
+    assert other == row and dict(other) == dict(row)  # == and dict() see every column
+    fresh = store.lookup_jumin_by_codes([code(1)])[code(1)][0]
+    assert "k_name" in fresh and fresh.get("name") == row["name"] and fresh.get("absent", 7) == 7
+    assert row["name"] not in repr(row)  # no personal data in a repr

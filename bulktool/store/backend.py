@@ -16,8 +16,8 @@ What a backend does NOT decide
   therefore return *every version* of each person that some row of the store links to the key
   asked for; matching picks the record in force and re-checks the condition on it.
 
-Rows come back as read-only mappings (column name → value): `sqlite3.Row` here, a dict from
-psycopg's dict_row in PostgreSQL. Dates are `YYYY-MM-DD` text; flags and counts are integers.
+Rows come back as read-only mappings (column name → value): `PackedRow` here (packed cells
+unpacked on first use), a dict from psycopg's dict_row in PostgreSQL. Dates are `YYYY-MM-DD` text; flags and counts are integers.
 """
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ FLAG_COLUMNS = frozenset({"retention_flag", "gaiji_flag", "deleted_flag"})  # em
 INT_COLUMNS = frozenset({
     "name_gaiji_count", "address_gaiji_count", "retention_flag", "gaiji_flag", "deleted_flag", "update_seq",
     "name_gaiji_seq", "address_gaiji_seq", "old_name_gaiji_count", "old_name_gaiji_seq", "last_address_gaiji_count"})
+_PACKED_INTS = {kind: tuple(n for n in cols if n in INT_COLUMNS) for kind, cols in PACKED_COLUMNS.items()}
 
 
 def load_columns(kind: str) -> tuple[str, ...]:
@@ -79,13 +80,76 @@ def load_columns(kind: str) -> tuple[str, ...]:
 def unpack(kind: str, packed: str) -> dict[str, Any]:
     """The packed schema columns of one row as {column: value}: empty cell → None (flags 0),
     counts and flags as int."""
-    out: dict[str, Any] = {}
-    for name, v in zip(PACKED_COLUMNS[kind], packed.split(PACK_SEP)):
-        if name in INT_COLUMNS:
-            out[name] = int(v) if v else (0 if name in FLAG_COLUMNS else None)
-        else:
-            out[name] = v or None
+    out: dict[str, Any] = {n: v or None for n, v in zip(PACKED_COLUMNS[kind], packed.split(PACK_SEP))}
+    for name in _PACKED_INTS[kind]:
+        v = out[name]
+        out[name] = int(v) if v else (0 if name in FLAG_COLUMNS else None)
     return out
+
+
+class PackedRow(dict):
+    """A stored row as a mapping: the real columns at once, the packed cells unpacked on first
+    use. Matching reads the packed cells (names, kana, address, …) of a record in force only, so
+    the older versions a lookup returns are never unpacked. A dict subclass so that reading a
+    real column stays a plain dict lookup; every view (iteration, len, in, get, ==) unpacks first."""
+
+    __slots__ = ("_kind", "_packed")
+
+    def __init__(self, kind: str, cols: Iterable[tuple[str, Any]], packed: str) -> None:
+        super().__init__(cols)
+        self._kind, self._packed = kind, packed
+
+    def _unpack(self) -> None:
+        if self._packed is not None:
+            packed, self._packed = self._packed, None
+            self.update(unpack(self._kind, packed))
+
+    def __missing__(self, key: str) -> Any:
+        if self._packed is None:
+            raise KeyError(key)
+        self._unpack()
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        self._unpack()
+        return dict.__contains__(self, key)
+
+    def __iter__(self):
+        self._unpack()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._unpack()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._unpack()
+        return dict.keys(self)
+
+    def values(self):
+        self._unpack()
+        return dict.values(self)
+
+    def items(self):
+        self._unpack()
+        return dict.items(self)
+
+    def __eq__(self, other: object) -> bool:
+        self._unpack()
+        if isinstance(other, PackedRow):
+            other._unpack()
+        return dict.__eq__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PackedRow({self._kind}, {len(self)} columns)"  # never the values: they are personal data
 
 
 class StoreBackend(Protocol):

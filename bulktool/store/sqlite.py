@@ -6,7 +6,7 @@ and batch lookups pass their keys as one JSON parameter (json_each), not through
 
 Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of SPEC §2;
 the columns the SQL reads, the address keys, and one `packed` value holding everything else,
-backend.REAL_COLUMNS / PACKED_COLUMNS; lookups return every column, unpacked),
+backend.REAL_COLUMNS / PACKED_COLUMNS; lookups return every column; packed cells are unpacked on first use),
 `provisions` (SPEC §6b). Secondary indexes serve the batch lookups; when a load starts on an
 empty table they are dropped and rebuilt after the load (one sort instead of 10M random inserts).
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from bulktool.messages import BulkError
-from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACKED, PRIMARY_KEYS, PROVISION_KEYS, Versions,
-                                    load_columns, unpack)
+from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACKED, PRIMARY_KEYS, PROVISION_KEYS, PackedRow, Versions,
+                                    load_columns)
 from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, KINDS, REMOVAL_REASONS
 
 
@@ -158,10 +158,10 @@ class SqliteStore:
         cur = self.db.execute(sql, (json.dumps(param, ensure_ascii=False),))
         cur.row_factory = None
         names = [d[0] for d in cur.description]
+        assert names[-1] == PACKED  # load_columns order: real columns, address keys, packed value
+        names.pop()
         for values in cur:
-            row = dict(zip(names, values))
-            row.update(unpack(kind, row.pop(PACKED)))
-            out.setdefault(row["jumin_code"], []).append(row)
+            out.setdefault(values[0], []).append(PackedRow(kind, zip(names, values), values[-1]))
         return out
 
     def lookup_jumin_by_codes(self, codes: Iterable[str]) -> Versions:
