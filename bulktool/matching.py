@@ -68,18 +68,18 @@ class _Query:
     def __init__(self, cond: SearchCondition) -> None:
         self.cond = cond
         self.kind = KIND_FUHYO if cond.target == TARGET_FUHYO else KIND_JUMIN
-        self.name = normalize.name_key(cond.name) if cond.name else None
-        self.kana = normalize.kana_key(cond.name_kana) if cond.name_kana else None
-        self.addr = normalize.address_key(cond.address) if cond.address else None
-        self.birth = cond.birth_date.isoformat() if cond.birth_date else None
+        self.name = self.kana = self.addr = self.birth = None
         if cond.kojin_bango and self.kind == KIND_JUMIN:
-            self.mode = MODE_KOJIN
+            self.mode = MODE_KOJIN  # a key row: the 4情報 it may also carry are not compared
         elif cond.jumin_code:
             self.mode = MODE_CODE
-        elif (self.name or self.kana) and self.birth and self.addr:
-            self.mode = MODE_FOUR
         else:
-            self.mode = None  # defence in depth: never a hit without 住所 or a key
+            self.name = normalize.name_key(cond.name) if cond.name else None
+            self.kana = normalize.kana_key(cond.name_kana) if cond.name_kana else None
+            self.addr = normalize.address_key(cond.address) if cond.address else None
+            self.birth = cond.birth_date.isoformat() if cond.birth_date else None
+            # defence in depth: never a hit without 住所 or a key
+            self.mode = MODE_FOUR if (self.name or self.kana) and self.birth and self.addr else None
 
     def holds(self, rec: Mapping) -> bool:
         """Whether the condition holds on `rec`, the record in force."""

@@ -30,6 +30,7 @@ RESULT_COLUMNS_FIXED = ("連番", "処理結果コード", "処理結果", "該�
 GAIJI_COLUMN = "外字フラグ"
 GETA = "〓"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "cp932": "cp932",
              "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "ms932": "cp932"}
 _CP932_MAP = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
@@ -115,6 +116,7 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(cols)
+    blank = [""] * len(data_cols)
     counts = {s.value: 0 for s in Status}
     not_found: list[str] = []
     rows = subs = 0
@@ -125,7 +127,11 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
             not_found.append(r.renban)
         provided = r.status in _PROVIDED
         cells = [r.renban or "", r.status.value, r.message or r.status.label, _count(r)]
-        cells += [_text(r.record.get(c)) for c in data_cols] if provided else [""] * len(data_cols)
+        if provided:
+            rec = r.record
+            cells += [v if type(v) is str else _text(v) for v in map(rec.get, data_cols)]
+        else:
+            cells += blank
         gaiji = provided and r.gaiji
         if cp932:
             try:  # the common case: the whole row fits (the codec itself maps 〜 − ‖ ¢ £ ¬)
@@ -137,7 +143,7 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
                         subs += n
                         gaiji = True
         cells.append("1" if gaiji else "")
-        writer.writerow([neutralise(c) for c in cells])
+        writer.writerow([("'" + c) if c[:1] in _FORMULA_STARTS else c for c in cells])  # neutralise(), inlined
         if rows % _FLUSH_ROWS == 0:
             out.write(buf.getvalue().encode(codec))
             buf.seek(0)
