@@ -15,6 +15,7 @@ import argparse
 import csv
 import os
 import random
+import resource
 import sqlite3
 import sys
 import tempfile
@@ -153,6 +154,8 @@ def main() -> None:
             t = time.perf_counter()
             again = load_files(store, KIND_JUMIN, [paths[KIND_JUMIN]], workers=workers)
             print(f"  idempotent reload: {rows / (time.perf_counter() - t):,.0f} rows/s, inserted {again.inserted:,}")
+            print(f"  peak RSS so far: this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB, "
+                  f"largest worker {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MiB")
             store.close()
             db.unlink()
 
