@@ -24,6 +24,8 @@ def test_zip_exchange_end_to_end(cli, world):
                "--password-file", str(pw), as_="op01")
     m = re.search(r"^照会結果パスワード: (\S+)$", r.stdout, re.M)
     assert m, r.stdout
+    # the only stdout line naming it, so that `grep 照会結果パスワード` finds the password and nothing else
+    assert [ln for ln in r.stdout.splitlines() if "照会結果パスワード" in ln] == [m.group(0)]
     password = m.group(1)
     assert len(password) >= 20 and not set(password) & set("0O1lI")
     results = list(drive.glob("照会結果_*.zip"))
