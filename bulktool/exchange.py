@@ -170,7 +170,7 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     from bulktool.containers import aeszip, envelope
     from bulktool.containers.open import open_request
     from bulktool.manifest import MANIFEST_JSON, RESULT_CSV, build, sign
-    from bulktool.matching import match
+    from bulktool.matching import fewer_collections, match
 
     # 0. the operator's role (a logged-in account whose role may not exchange is refused here,
     #    so that the refusal is ledgered as 拒否 like every other refused exchange)
@@ -233,7 +233,8 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
                 provided.append(r.record["住民票コード"])
             yield r
 
-    table_out = results.write_results(remember(answers), fields=fields, encoding=req.encoding)
+    with fewer_collections():
+        table_out = results.write_results(remember(answers), fields=fields, encoding=req.encoding)
     # 6. manifest, container
     progress.stage("照会結果の暗号化")
     result_sha = mediamod.sha256(table_out.data)

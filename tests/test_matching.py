@@ -242,3 +242,16 @@ def test_order_is_kept_across_batches_and_lookups_are_per_batch(store):
     assert [r.status.value for r in out] == ["00", "90", "30", "10", "20", "00", "00", "90", "00"] * 3
     assert out[6].record["住所"] == ABROAD_LAST
     assert backend.calls <= 9 * 5  # 9 batches, at most 5 lookups each, never one per row
+
+
+def test_fewer_collections_raises_the_young_threshold_and_restores_it_even_on_error():
+    import gc
+
+    from bulktool.matching import fewer_collections
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError):
+        with fewer_collections(50_000):
+            assert gc.get_threshold() == (50_000, *before[1:])
+            raise RuntimeError("boom")
+    assert gc.get_threshold() == before
