@@ -62,7 +62,7 @@ def columns_for(fields: Sequence[str]) -> list[str]:
 
 def neutralise(cell: str) -> str:
     """A leading ' for a cell a spreadsheet would read as a formula."""
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+    return "'" + cell if cell[:1] in _FORMULA_STARTS else cell
 
 
 def to_cp932(cell: str) -> tuple[str, int]:
@@ -143,7 +143,7 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
                         subs += n
                         gaiji = True
         cells.append("1" if gaiji else "")
-        writer.writerow([("'" + c) if c[:1] in _FORMULA_STARTS else c for c in cells])  # neutralise(), inlined
+        writer.writerow([neutralise(c) for c in cells])
         if rows % _FLUSH_ROWS == 0:
             out.write(buf.getvalue().encode(codec))
             buf.seek(0)

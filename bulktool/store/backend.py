@@ -17,7 +17,8 @@ What a backend does NOT decide
   asked for; matching picks the record in force and re-checks the condition on it.
 
 Rows come back as read-only mappings (column name → value): `PackedRow` here (packed cells
-unpacked on first use), a dict from psycopg's dict_row in PostgreSQL. Dates are `YYYY-MM-DD` text; flags and counts are integers.
+unpacked on first use), a dict from psycopg's dict_row in PostgreSQL. Dates are `YYYY-MM-DD`
+text; flags and counts are integers.
 """
 from __future__ import annotations
 
