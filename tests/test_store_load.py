@@ -230,9 +230,14 @@ def test_fuhyo_rules(store, tmp_path):
 def test_progress_reports_rows_read(store, tmp_path, monkeypatch):
     path = write_csv(tmp_path / "j.csv", KIND_JUMIN, [jumin_row(**{"住民票コード": code(i)}) for i in range(5)])
     monkeypatch.setattr(load, "CHUNK_BYTES", 2 * len(path.read_bytes().splitlines(keepends=True)[1]))
-    seen: list[int] = []
-    load_files(store, KIND_JUMIN, [path], progress=seen.append)
-    assert seen == [2, 4, 5]
+    seen: list[tuple[int, int, int]] = []
+    load_files(store, KIND_JUMIN, [path], progress=lambda *a: seen.append(a))
+    size = path.stat().st_size
+    records = size - len(path.read_bytes().splitlines(keepends=True)[0])
+    assert [rows for rows, _, _ in seen] == [2, 4, 5, 5]
+    assert seen[-2][1] == records and seen[-1] == (5, size, size)  # all read, then the commit stage
+    assert all(total == size for _, _, total in seen)
+    assert [done for _, done, _ in seen] == sorted({done for _, done, _ in seen})  # strictly growing
 
 
 def test_worker_processes_give_the_same_answer(store, tmp_path, monkeypatch):

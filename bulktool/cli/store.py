@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 
 from bulktool.cli import app
@@ -20,10 +21,18 @@ app.add_typer(store_app, name="store")
 def _load(s, kind: str, paths: list[Path]):
     from bulktool.store.load import load_files
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} 行"),
-                  TimeElapsedColumn(), console=err_console, transient=True) as p:
-        task = p.add_task(f"{kind} 取込", total=None)
-        report = load_files(s.store, kind, paths, progress=lambda n: p.update(task, completed=n))
+    label = f"{kind} 取込"
+
+    def shown(rows: int, done: int, total: int) -> None:
+        # all read: what is left is building the indexes and committing, which has no measure
+        p.update(task, completed=done, total=total or None, rows=rows,
+                 description=f"{kind} 索引作成・確定" if total and done >= total else label)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                  TextColumn("{task.fields[rows]:,} 行"), TimeElapsedColumn(), TextColumn("残り"),
+                  TimeRemainingColumn(), console=err_console, transient=True) as p:
+        task = p.add_task(label, total=None, rows=0)
+        report = load_files(s.store, kind, paths, progress=shown)
     return report
 
 

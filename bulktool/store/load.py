@@ -1,6 +1,6 @@
 """`store load`: stream the SPEC §2 CSV dumps into a StoreBackend, validating every row.
 
-    report = load_files(store, "jumin", [path, ...], progress=callback)
+    report = load_files(store, "jumin", [path, ...], progress=callback)  # callback(rows, bytes_read, bytes_total)
 
 - Streaming: the file is read in chunks of about CHUNK_BYTES bytes of whole records (cut only
   between records; never the whole file); memory is bounded by a few chunks.
@@ -568,18 +568,28 @@ def _chunks(path: Path, kind: str) -> Iterator[tuple[int, bytes]]:
             carry = data[cut:]
 
 
-def _parsed(kind: str, path: Path, pool: ProcessPoolExecutor | None, workers: int) -> Iterator[Chunk]:
+def _parsed(kind: str, path: Path, pool: ProcessPoolExecutor | None, workers: int) -> Iterator[tuple[int, Chunk]]:
+    """(bytes of the chunk, parsed chunk), in file order."""
     if pool is None:
         for first, data in _chunks(path, kind):
-            yield parse_chunk(kind, path.name, first, data)
+            yield len(data), parse_chunk(kind, path.name, first, data)
         return
     pending: deque = deque()
     for first, data in _chunks(path, kind):
-        pending.append(pool.submit(parse_chunk, kind, path.name, first, data))
+        pending.append((len(data), pool.submit(parse_chunk, kind, path.name, first, data)))
         if len(pending) > 2 * workers:
-            yield pending.popleft().result()
+            size, future = pending.popleft()
+            yield size, future.result()
     while pending:
-        yield pending.popleft().result()
+        size, future = pending.popleft()
+        yield size, future.result()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # _chunks reports the unreadable file (E-STO-005)
 
 
 def _workers_for(paths: list[Path], workers: int | None) -> int:
@@ -595,12 +605,15 @@ def _workers_for(paths: list[Path], workers: int | None) -> int:
     return min(2, os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1 else 0
 
 
-def load_files(store, kind: str, paths: Iterable[Path | str], progress: Callable[[int], None] | None = None,
+def load_files(store, kind: str, paths: Iterable[Path | str], progress: Callable[[int, int, int], None] | None = None,
                *, workers: int | None = None) -> LoadReport:
     """Validate and load every file into `store` (a StoreBackend), all or nothing.
 
     workers: processes that parse and validate (None: 2 for files over 32 MiB on a multi-core
-    machine, else 0 = in this process). progress(rows_read) is called after every chunk.
+    machine, else 0 = in this process). progress(rows_read, bytes_read, bytes_total) is called
+    after every chunk (header lines are not counted in bytes_read), and once more with
+    bytes_read == bytes_total when everything is read and valid, before the indexes are built
+    and the load is committed.
     Raises LoadError (E-STO-003, with .problems) when any row is invalid, BulkError E-STO-001
     (header), E-STO-002 (broken CSV quoting), E-STO-004 (not UTF-8), E-STO-005 (unreadable).
     """
@@ -611,12 +624,14 @@ def load_files(store, kind: str, paths: Iterable[Path | str], progress: Callable
     problems: list[Problem] = []
     bad = 0
     n_workers = _workers_for(paths, workers)
+    total = sum(_size(p) for p in paths)
+    done = 0
     pool = ProcessPoolExecutor(n_workers, mp_context=get_context("spawn")) if n_workers else None
     store.begin_load(kind)
     try:
         for path in paths:
             report.files.append(path.name)
-            for chunk in _parsed(kind, path, pool, n_workers):
+            for size, chunk in _parsed(kind, path, pool, n_workers):
                 if chunk.undecodable_line is not None:
                     raise BulkError("E-STO-004", file=path.name, line=chunk.undecodable_line)
                 if chunk.csv_error is not None:
@@ -627,10 +642,13 @@ def load_files(store, kind: str, paths: Iterable[Path | str], progress: Callable
                 problems.extend(chunk.problems[:MAX_PROBLEMS - len(problems)])
                 if not bad and chunk.read:
                     report.inserted += store.load_batch(kind, chunk.row_tuples())
+                done += size
                 if progress is not None:
-                    progress(report.rows)
+                    progress(report.rows, min(done, total), total)
         if bad:
             raise LoadError(",".join(report.files), problems, bad)
+        if progress is not None:
+            progress(report.rows, total, total)  # all read: the indexes and the commit come next
         store.commit_load()
     except BaseException:
         store.rollback_load()
