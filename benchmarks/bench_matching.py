@@ -1,15 +1,22 @@
-"""Benchmark: match() against a plain SQLite join of the same keys, in the same run.
+"""Benchmark: the exchange's pure pipeline, and match() alone, against a plain SQLite join of the
+same keys, in the same run.
 
-    python benchmarks/bench_matching.py --persons 1000000 --conditions 100000
+    python benchmarks/bench_matching.py --persons 1000000 --conditions 100000 [--repeat 5] [--store FILE]
 
-Builds a synthetic store (benchmarks/bench_load.py's generator, loaded through load_files),
-draws conditions from it — a third each by 個人番号, 住民票コード and 4情報 (氏名 or かな +
-生年月日 + 住所 written in another form), 1 in 10 of them altered so that they are not found —
-then times
+Builds a synthetic store (benchmarks/bench_load.py's generator, loaded through load_files; with
+--store the file is kept and reused), writes the bytes of a 検索条件 CSV with the SPEC §3 header
+drawn from it (request_csv: a third each by 個人番号, 住民票コード and 4情報, in varied written
+forms — hyphenated and full-width numbers, 和暦 and other date forms, 2-3-4 / full-width /
+kanji-numeral addresses, spaced or unspaced names, katakana — 1 in 10 altered so that they
+are not found, order shuffled), then times, alternating, medians of --repeat runs after one
+untimed warm-up of the page cache:
   1. baseline: the same keys in in-memory temp tables joined to the store's indexes, rows
      fetched (no record-in-force rule, no name check, no result objects);
-  2. match(): normalisation, batch lookups, record in force, statuses, MatchResult objects.
-Prints both, the ratio, status counts and the peak RSS. Synthetic data only.
+  2. pipeline, as bulktool.exchange runs it: request bytes → iter_conditions → match →
+     write_results (照会結果.csv in memory), under matching.fewer_collections;
+and once more 3. match() alone on the already parsed conditions.
+Prints the figures, both ratios (target: pipeline ≤ 2× baseline), status counts, peak RSS
+and the 1-minute load average. Synthetic data only; no cell is printed.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import csv
 import io
 import os
 import random
+import re
 import resource
 import statistics
 import sys
@@ -49,16 +57,45 @@ TODAY = date(2025, 4, 1)
 HEADER = ["連番", "対象", "個人番号", "住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所"]
 
 
+_FULL = str.maketrans("0123456789-", "０１２３４５６７８９－")
+_KANJI_DIGITS = "〇一二三四五六七八九"
+
+
+def _kanji_number(n: int) -> str:
+    """1–99 as written in an address: 十, 二十三, …"""
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else _KANJI_DIGITS[tens]) + "十" if tens else "") + (_KANJI_DIGITS[ones] if ones else "")
+
+
+def _address_form(address: str, form: int) -> str:
+    """The stored 「…2丁目3番4号」 written another way: 2-3-4, full-width 2－3－4, 二丁目三番四号, or as stored."""
+    head, sep, tail = address.rpartition("町")
+    if form == 0:
+        return address.replace("丁目", "-").replace("番", "-").replace("号", "")
+    if form == 1:
+        return address.replace("丁目", "-").replace("番", "-").replace("号", "").translate(_FULL)
+    if form == 2 and sep:
+        return head + sep + re.sub(r"\d+", lambda m: _kanji_number(int(m.group())), tail)
+    return address
+
+
 def request_csv(store: SqliteStore, n: int, seed: int = 2) -> bytes:
-    """The bytes of an n-row 検索条件 CSV (UTF-8 with BOM) drawn from the store: a third each by
-    個人番号 (some with hyphens), 住民票コード and 4情報 (氏名 or かな, 生年月日 — a third in 和暦 —,
-    住所 in the 2-3-4 form); 1 in 10 altered so that they are not found."""
+    """The bytes of an n-row 検索条件 CSV (UTF-8 with BOM) drawn from the store, in shuffled order:
+    a third each by 個人番号 (plain, hyphenated or full-width), 住民票コード and 4情報 (氏名 with a
+    full-width, half-width or no space, or 氏名かな in hiragana or katakana; 生年月日 as
+    YYYY-MM-DD, 和暦, YYYY/M/D or YYYYMMDD; 住所 as 2-3-4, full-width, kanji numerals or as stored);
+    1 in 10 altered so that they are not found.
+
+    People are drawn by a hash of their 住民票コード, not every k-th one: the generator's version
+    count follows the person's index modulo 10, and a stride of 10 would draw only people with
+    exactly two versions (no 消除者, no single or triple histories)."""
     rng = random.Random(seed)
     people = store.db.execute("SELECT count(DISTINCT jumin_code) FROM jumin").fetchone()[0]
     step = max(1, people // n)
     rows = store.db.execute(
-        "SELECT jumin_code, kojin_bango, birth_date, packed FROM jumin "
-        "WHERE update_seq = 1 AND (CAST(substr(jumin_code, 1, 10) AS INTEGER) % ?) = 0 LIMIT ?", (step, n)).fetchall()
+        "SELECT jumin_code, kojin_bango, birth_date, packed FROM jumin WHERE update_seq = 1 "
+        "AND (CAST(substr(jumin_code, 1, 10) AS INTEGER) * 40503 % 1000003) % ? = 0 LIMIT ?", (step, n)).fetchall()
+    rng.shuffle(rows)  # a request is not sorted by the store's key
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(HEADER)
@@ -69,18 +106,27 @@ def request_csv(store: SqliteStore, n: int, seed: int = 2) -> bytes:
         kind = i % 3
         row = [str(i + 1), "", "", "", "", "", "", "", ""]
         if kind == 0:
-            k = with_check_digit(f"{(int(kojin[:11]) + 7) % 10**11:011d}") if miss else kojin  # valid, absent
-            row[2] = f"{k[:4]}-{k[4:8]}-{k[8:]}" if rng.random() < 0.3 else k
+            # a valid number outside the generated range (the generator's numbers are consecutive,
+            # so a small offset would hit another person)
+            k = with_check_digit(f"{(int(kojin[:11]) + 5 * 10**10) % 10**11:011d}") if miss else kojin
+            form = rng.random()
+            row[2] = f"{k[:4]}-{k[4:8]}-{k[8:]}" if form < 0.3 else k.translate(_FULL) if form < 0.4 else k
         elif kind == 1:
-            row[3] = "00000000000" if miss else code
+            row[3] = "00000000000" if miss else code  # valid check digit, nobody's
         else:
             day = date(1901, 1, 1) if miss else date.fromisoformat(birth)
-            row[6] = wareki(day) if rng.random() < 0.33 and day.year > 1912 else day.isoformat()
-            row[8] = cells["address"].replace("丁目", "-").replace("番", "-").replace("号", "")  # 2-3-4 form
+            form = rng.randrange(4)
+            row[6] = (wareki(day) if form == 0 and day.year > 1912 else f"{day.year}/{day.month}/{day.day}"
+                      if form == 1 else day.strftime("%Y%m%d") if form == 2 else day.isoformat())
+            row[8] = _address_form(cells["address"], rng.randrange(4))
             if rng.random() < 0.5:
-                row[5] = cells["name_kana"]
+                kana = cells["name_kana"]
+                row[5] = kana if rng.random() < 0.5 else "".join(
+                    chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in kana)  # katakana
             else:
-                row[4] = cells["name"]
+                name = cells["name"]
+                form = rng.randrange(3)
+                row[4] = name if form == 0 else name.replace("　", " ") if form == 1 else name.replace("　", "")
         w.writerow(row)
     return buf.getvalue().encode("utf-8-sig")
 
@@ -128,14 +174,15 @@ def main() -> None:
             store = SqliteStore.open(path)
         data = request_csv(store, args.conditions)
         conds = [c for c in read_conditions("検索条件.csv", data).items if isinstance(c, SearchCondition)]
-        print(f"request: {args.conditions:,} rows, {len(data) / 2**20:.0f} MiB CSV; {len(conds):,} valid conditions")
+        print(f"request: {args.conditions:,} rows, {len(data) / 2**20:.0f} MiB CSV; {len(conds):,} valid conditions; "
+              f"load average {os.getloadavg()[0]:.1f} before the timed runs")
         baseline(store, conds)  # warm the page cache once, untimed, so that neither side pays for it
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # store (built) + request + baseline
         bases, takes = [], []
         for _ in range(args.repeat):  # alternate the two, report medians: the machine is noisy
             t = time.perf_counter()
             rows = baseline(store, conds)
             bases.append(time.perf_counter() - t)
-            rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             t = time.perf_counter()
             with fewer_collections():  # as bulktool.exchange runs it
                 stream = iter_conditions("検索条件.csv", data)
@@ -156,7 +203,8 @@ def main() -> None:
         only = time.perf_counter() - t
         print(f"match() alone on parsed conditions: {only:.2f} s; ratio to baseline {only / base:.2f}×")
         assert counts == Counter({k: v for k, v in table.counts.items() if v and k != "90"}), "both runs agree"
-        print(f"peak RSS: {rss / 1024:.0f} MiB (before the pipeline {rss0 / 1024:.0f} MiB); "
+        print(f"peak RSS: {rss / 1024:.0f} MiB (before the first pipeline run {rss0 / 1024:.0f} MiB: store build "
+              f"when built here, request, baseline); "
               f"load average {os.getloadavg()[0]:.1f}")
         store.close()
 
