@@ -2,18 +2,25 @@
 real `bulktool exchange` command in a child process — peak memory must stay under 2 GiB.
 
     python benchmarks/bench_exchange_scale.py [--persons 10000000] [--rows 1000000] [--home /tmp/bench10m]
+                                              [--store-order]
 
 Builds (once; a rerun reuses it) a workspace under --home: `bulktool init`, an operator, a
 department, a registered drive (a folder), and a store of --persons synthetic people loaded with
 `bulktool store load` from benchmarks/bench_load.py's CSV (deleted after the load). Then writes a
---rows request (bench_matching.request_csv: mixed keys, 1 in 10 not found) as an AES ZIP with
+--rows request (bench_matching.request_csv: mixed keys in varied forms, 1 in 10 not found,
+shuffled unless --store-order — the store's order makes lookups nearly sequential in the file,
+which no real request is) as an AES ZIP with
 `bulktool request zip` and times `bulktool exchange` on the drive. Prints the child's wall time,
 rows/s, peak RSS (os.wait4: the exchange process's own) and the status counts of the
-result's ledger entry — counts only, never a cell. Synthetic data only.
+result's ledger entry — counts only, never a cell. Also samples the child's resident set
+(/proc/PID/status, every 0.25 s) to show whether memory grows with the rows read, and prints
+the 1-minute load average before and after each timed step (the machine is shared).
+The build's figures are kept in --home/built and printed again on a rerun. Synthetic data only.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -46,6 +53,10 @@ def bt(home: Path, *args: str, who: str | None = None, check: bool = True) -> su
 def build(root: Path, persons: int) -> Path:
     home = root / "home"
     if (root / "built").exists():
+        try:
+            print("store (built earlier): " + json.loads((root / "built").read_text())["summary"])
+        except (ValueError, KeyError):
+            print("store (built earlier; no figures kept)")
         return home
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -61,6 +72,7 @@ def build(root: Path, persons: int) -> Path:
     drive = root / "drive"
     drive.mkdir()
     bt(home, "media", "register", str(drive), "--media-id", "BENCH-M01", "--department", "D01", who="op01")
+    load0 = os.getloadavg()[0]
     t = time.perf_counter()
     csv_path = write_store_csv(root, persons)["jumin"]
     gen = time.perf_counter() - t
@@ -68,12 +80,28 @@ def build(root: Path, persons: int) -> Path:
     bt(home, "store", "load", "--kind", "jumin", str(csv_path), who="adm01")
     took = time.perf_counter() - t
     rows = sum(1 for _ in open(csv_path, "rb")) - 1
+    csv_size = csv_path.stat().st_size
     csv_path.unlink()
     size = (home / "store.sqlite").stat().st_size
-    print(f"store: {persons:,} persons, {rows:,} rows; CSV written in {gen:.0f} s, `store load` {took:.0f} s "
-          f"({rows / took:,.0f} rows/s), store file {size / 2**30:.1f} GiB")
-    (root / "built").write_text("ok")
+    summary = (f"{persons:,} persons, {rows:,} rows, CSV {csv_size / 2**30:.2f} GiB written in {gen:.0f} s; "
+               f"`store load` {took:.0f} s ({rows / took:,.0f} rows/s); store file {size / 2**30:.2f} GiB; "
+               f"load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print("store: " + summary)
+    (root / "built").write_text(json.dumps({"summary": summary, "load_seconds": round(took, 1),
+                                            "store_bytes": size}))
     return home
+
+
+def rss_mib(pid: int) -> float | None:
+    """VmRSS of a live process in MiB (Linux), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def main() -> None:
@@ -81,16 +109,21 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=10_000_000)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--home", type=Path, default=Path("/tmp/bench10m"))
+    ap.add_argument("--store-order", action="store_true",
+                    help="request rows in the store's row order instead of shuffled (page-cache friendly)")
     args = ap.parse_args()
     root = args.home
     home = build(root, args.persons)
+    print(f"store file: {(home / 'store.sqlite').stat().st_size / 2**30:.2f} GiB")
     drive = root / "drive"
     for f in drive.iterdir():
         if not f.name.startswith("."):
             f.unlink()
+    t = time.perf_counter()
     store = SqliteStore.open(home / "store.sqlite")
-    data = request_csv(store, args.rows)
+    data = request_csv(store, args.rows, shuffle=not args.store_order)
     store.close()
+    drawn = time.perf_counter() - t
     table = root / "検索条件.csv"
     table.write_bytes(data)
     pw = root / "request.pw"
@@ -98,30 +131,56 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "bulktool", "request", "zip", str(table), "--out", str(drive / "検索条件.zip"),
                     "--password-file", str(pw)], check=True, capture_output=True)
     table.unlink()
-    print(f"request: {args.rows:,} rows, {len(data) / 2**20:.0f} MiB CSV; load average {os.getloadavg()[0]:.1f}")
+    print(f"request: {args.rows:,} rows in {'store' if args.store_order else 'shuffled'} order, "
+          f"{len(data) / 2**20:.0f} MiB CSV (drawn in {drawn:.0f} s), "
+          f"AES ZIP {(drive / '検索条件.zip').stat().st_size / 2**20:.0f} MiB")
     cmd = [sys.executable, "-m", "bulktool", "exchange", str(drive), "--department", "D01", "--purpose", "P01",
            "--approval", "BENCH-1", "--password-file", str(pw), "--home", str(home),
            "--operator", "op01", "--passphrase-file", str(root / "op01.pass")]
+    load0 = os.getloadavg()
     t = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "COLUMNS": "200"})  # the summary table unwrapped
     got: dict[str, str] = {}
     pumps = [threading.Thread(target=lambda k=k, f=f: got.__setitem__(k, f.read()))
              for k, f in (("out", child.stdout), ("err", child.stderr))]
-    for p in pumps:
-        p.start()
+    samples: list[tuple[float, float]] = []  # (seconds since start, VmRSS MiB)
+
+    def sample() -> None:
+        while (m := rss_mib(child.pid)) is not None and child.returncode is None:
+            samples.append((time.perf_counter() - t, m))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    for th in (*pumps, sampler):
+        th.start()
     _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not the max of all children
     took = time.perf_counter() - t
-    for p in pumps:
-        p.join()
     child.returncode = os.waitstatus_to_exitcode(status)
+    for th in (*pumps, sampler):
+        th.join()
+    load1 = os.getloadavg()
     stdout, stderr = got["out"], got["err"]
     if child.returncode != 0:
         raise SystemExit(f"exchange failed ({child.returncode}): {stderr[-2000:]}")
     peak = usage.ru_maxrss
-    print(f"exchange: {took:.1f} s, {args.rows / took:,.0f} rows/s; peak RSS of the exchange process "
-          f"{peak / 1024:,.0f} MiB (target < 2,048 MiB)")
-    out = [ln for ln in stdout.splitlines() if "パスワード" not in ln]
-    print("\n".join(ln for ln in out if any(k in ln for k in ("該当", "入力エラー", "出力", "件"))))
+    print(f"exchange: {took:.1f} s wall, {args.rows / took:,.0f} rows/s, user {usage.ru_utime:.0f} s, "
+          f"sys {usage.ru_stime:.0f} s; peak RSS of the exchange process {peak / 1024:,.0f} MiB "
+          f"(target < 2,048 MiB); load average (1, 5 min) {load0[0]:.1f}/{load0[1]:.1f} before, "
+          f"{load1[0]:.1f}/{load1[1]:.1f} after")
+    if samples:
+        marks = [samples[min(len(samples) - 1, int(len(samples) * q))] for q in (0.1, 0.25, 0.5, 0.75, 0.9)]
+        print("RSS over the run: " + ", ".join(f"{s:.0f} s {m:,.0f} MiB" for s, m in marks) +
+              f"; highest sample {max(m for _, m in samples):,.0f} MiB at "
+              f"{max(samples, key=lambda x: x[1])[0]:.0f} s")
+    # the status table only: counts, never a cell (the 該当なし line lists 連番s; its count is enough)
+    for ln in stdout.splitlines():
+        if "パスワード" in ln:
+            continue
+        if "全国サーバ" in ln:
+            print(ln.split("の連番")[0])
+        elif any(k in ln for k in ("該当", "入力エラー", "受付", "処理結果")):
+            print(ln)
 
 
 if __name__ == "__main__":
