@@ -13,7 +13,8 @@ which no real request is) as an AES ZIP with
 `bulktool request zip` and times `bulktool exchange` on the drive. Prints the child's wall time,
 rows/s, peak RSS (os.wait4: the exchange process's own) and the status counts of the
 result's ledger entry — counts only, never a cell. Also samples the child's resident set
-(/proc/PID/status, every 0.25 s) to show whether memory grows with the rows read, and prints
+(/proc/PID/status, every 0.25 s) to show whether memory grows with the rows read, the bytes it
+reads from disk (/proc/PID/io: is the store served by the page cache?), and prints
 the 1-minute load average before and after each timed step (the machine is shared).
 The build's figures are kept in --home/built and printed again on a rerun. Synthetic data only.
 """
@@ -104,6 +105,18 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
+def read_bytes(pid: int) -> int | None:
+    """Bytes the process has made the kernel fetch from disk (/proc/PID/io), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/io", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("read_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--persons", type=int, default=10_000_000)
@@ -145,10 +158,12 @@ def main() -> None:
     pumps = [threading.Thread(target=lambda k=k, f=f: got.__setitem__(k, f.read()))
              for k, f in (("out", child.stdout), ("err", child.stderr))]
     samples: list[tuple[float, float]] = []  # (seconds since start, VmRSS MiB)
+    disk = [0]  # the last read_bytes seen
 
     def sample() -> None:
         while (m := rss_mib(child.pid)) is not None and child.returncode is None:
             samples.append((time.perf_counter() - t, m))
+            disk[0] = read_bytes(child.pid) or disk[0]
             time.sleep(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -172,7 +187,8 @@ def main() -> None:
         marks = [samples[min(len(samples) - 1, int(len(samples) * q))] for q in (0.1, 0.25, 0.5, 0.75, 0.9)]
         print("RSS over the run: " + ", ".join(f"{s:.0f} s {m:,.0f} MiB" for s, m in marks) +
               f"; highest sample {max(m for _, m in samples):,.0f} MiB at "
-              f"{max(samples, key=lambda x: x[1])[0]:.0f} s")
+              f"{max(samples, key=lambda x: x[1])[0]:.0f} s; read from disk by the exchange (last sample) "
+              f"{disk[0] / 2**30:.2f} GiB, {disk[0] / 4096 / args.rows:.1f} pages of 4 KiB per request row")
     # the status table only: counts, never a cell (the 該当なし line lists 連番s; its count is enough)
     for ln in stdout.splitlines():
         if "パスワード" in ln:
