@@ -93,12 +93,12 @@ def build(root: Path, persons: int) -> Path:
     return home
 
 
-def rss_mib(pid: int) -> float | None:
-    """VmRSS of a live process in MiB (Linux), None once it is gone."""
+def rss_mib(pid: int, field: str = "VmRSS") -> float | None:
+    """VmRSS (or VmHWM, its high-water mark) of a live process in MiB (Linux), None once it is gone."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         return None
@@ -159,11 +159,13 @@ def main() -> None:
              for k, f in (("out", child.stdout), ("err", child.stderr))]
     samples: list[tuple[float, float]] = []  # (seconds since start, VmRSS MiB)
     disk = [0]  # the last read_bytes seen
+    hwm = [0.0]  # the last VmHWM seen: the process's own peak (wait4's ru_maxrss also covers its children)
 
     def sample() -> None:
         while (m := rss_mib(child.pid)) is not None and child.returncode is None:
             samples.append((time.perf_counter() - t, m))
             disk[0] = read_bytes(child.pid) or disk[0]
+            hwm[0] = rss_mib(child.pid, "VmHWM") or hwm[0]
             time.sleep(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -187,7 +189,8 @@ def main() -> None:
         marks = [samples[min(len(samples) - 1, int(len(samples) * q))] for q in (0.1, 0.25, 0.5, 0.75, 0.9)]
         print("RSS over the run: " + ", ".join(f"{s:.0f} s {m:,.0f} MiB" for s, m in marks) +
               f"; highest sample {max(m for _, m in samples):,.0f} MiB at "
-              f"{max(samples, key=lambda x: x[1])[0]:.0f} s; read from disk by the exchange (last sample) "
+              f"{max(samples, key=lambda x: x[1])[0]:.0f} s; own VmHWM at the last sample {hwm[0]:,.0f} MiB; "
+              f"read from disk by the exchange (last sample) "
               f"{disk[0] / 2**30:.2f} GiB, {disk[0] / 4096 / args.rows:.1f} pages of 4 KiB per request row")
     # the status table only: counts, never a cell (the 該当なし line lists 連番s; its count is enough)
     for ln in stdout.splitlines():
