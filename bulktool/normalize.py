@@ -212,7 +212,7 @@ _KE_RE = re.compile(f"(?<=[{_KANJI_CLASS}])[ケがガ](?=[{_KANJI_CLASS}])")
 _KANJI_NUM_RE = re.compile(f"[{_KN}]+(?=丁目|丁|番地|番(?!町)|号|の|-|ー[0-9{_KN}]|条|線|地割|$)")
 # the last number of an address, in kanji, right after a separator and before a building name
 # (「十四番地十八 コーポ桜」): a separator after a number says what follows is a number too
-_KANJI_AFTER_SEP_RE = re.compile(f"(?<=[0-9])(丁目|番地の|番地|番(?!町)|-|の)([{_KN}]+)")
+_KANJI_AFTER_SEP_RE = re.compile(f"(?<=[0-9])((?:丁目|番地の|番地|番(?!町)|-|の)+)([{_KN}]+)")
 _KATA_DASH_RE = re.compile(r"(?<=[ァ-ヶ])-+(?![0-9])")
 _SEP_RE = re.compile(r"(?<=[0-9])(?:丁目|番地の(?=[0-9])|番地|番(?!町)|号室|号|の(?=[0-9])|-|ー)+")
 _DASH_RUN_RE = re.compile(r"-{2,}")
@@ -272,7 +272,13 @@ def address_key(address: str) -> str:
     if "-" in v:
         if "--" in v:
             v = _DASH_RUN_RE.sub("-", v)
-        v = _TRAILING_DASH_RE.sub("", v)
+        if v[-1] == "-" and "0" <= v[-2:-1] <= "9":
+            v = v[:-1]
+        if _TRAILING_DASH_RE.search(v):
+            # a dash between a number and a non-number (「1-の二」): dropping it brings them
+            # together, which is a new text for the rules above — run them again (a fixpoint:
+            # the text gets shorter each time), so that the key stays idempotent
+            return address_key(_TRAILING_DASH_RE.sub("", v))
     end = _PREF_RE.match(v).end()  # type: ignore[union-attr]  (the pattern matches '' at least)
     return v[end:] if end else v
 

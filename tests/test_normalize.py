@@ -338,3 +338,13 @@ def test_kanji_address_number_before_a_building_name():
     assert address_key("岐阜県岐阜市本町六丁目十四番地十八 コーポ桜103号室") == \
         address_key("岐阜県岐阜市本町6-14-18 コーポ桜103号室")
     assert address_key("本町十四番地一宮ビル") == address_key("本町14番地 一宮ビル")
+
+
+@pytest.mark.parametrize("text, key", [
+    ("0-の一0", "0-10"),  # found by the property test above: dropping the dash joined 0 and の一
+    ("0号の一0", "0-10"),
+    ("1丁目-二番", "1-2"),
+    ("あ-", "あ-"),  # a dash after a non-number stays
+])
+def test_address_key_dash_before_a_non_number_then_kanji_numeral(text, key):
+    assert address_key(text) == key and address_key(key) == key
