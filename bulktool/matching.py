@@ -5,8 +5,10 @@
 Streaming: the items are taken `batch_size` at a time. Per batch there is one backend lookup
 per key kind and target (個人番号, 住民票コード, 4情報 × 本人確認情報/附票) — never one query
 per row — returning every version of every person the batch could mean; each row is then
-decided in memory. Memory is bounded by one batch and its candidates, whatever the input size.
-Results come out one per item, in input order.
+decided in memory. Memory is bounded by two batches and their candidates, whatever the input
+size. Results come out one per item, in input order. The lookups of the next batch run on one
+worker thread while this one decides the current batch (`overlap`): on two cores the
+database's work and the Python of parsing, deciding and writing proceed side by side.
 
 Rules
 - Record in force on the 基準日 D: jumin — among a person's rows with 異動年月日 ≤ D and
@@ -28,6 +30,7 @@ Rules
 from __future__ import annotations
 
 import gc
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from itertools import islice
@@ -133,23 +136,57 @@ def _record(kind: str, rec: Mapping, kojin: str | None) -> dict[str, str]:
 
 
 def match(items: Iterable[SearchCondition | RowError], backend: StoreBackend, *, as_of: date,
-          kojin_bango_for_fuhyo: bool, batch_size: int = 5000) -> Iterator[MatchResult]:
-    """One MatchResult per item, in input order, streaming `batch_size` items at a time."""
+          kojin_bango_for_fuhyo: bool, batch_size: int = 5000, overlap: bool = True) -> Iterator[MatchResult]:
+    """One MatchResult per item, in input order, streaming `batch_size` items at a time.
+
+    overlap: the backend lookups of batch k+1 run on one worker thread while this thread decides
+    batch k and the caller writes its results (and parses what follows). The lookups are the
+    database's work — SQLite does it with the GIL released — so on two cores the two overlap.
+    Every backend call of one match() runs on that one worker, one at a time, in batch order;
+    the answers are the same with overlap=False (tests/test_matching.py checks both ways).
+    At most two batches and their candidates are held at once."""
     if batch_size < 1:
         raise ValueError("batch_size")
     it = iter(items)
     day = as_of.isoformat()
-    while True:
-        batch = list(islice(it, batch_size))
-        if not batch:
-            return
-        yield from _match_batch(batch, backend, day, kojin_bango_for_fuhyo)
+    batches = iter(lambda: list(islice(it, batch_size)), [])
+    if not overlap:
+        for batch in batches:
+            queries = _queries(batch)
+            yield from _decide(batch, queries, _lookup(backend, queries), backend.lookup_jumin_by_codes,
+                               day, kojin_bango_for_fuhyo)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulktool-lookup") as worker:
+        def by_codes(codes):
+            return worker.submit(backend.lookup_jumin_by_codes, codes).result()
+
+        pending = None
+        try:
+            for batch in batches:
+                queries = _queries(batch)
+                ahead = (batch, queries, worker.submit(_lookup, backend, queries))
+                if pending is not None:
+                    yield from _decide(pending[0], pending[1], pending[2].result(), by_codes, day,
+                                       kojin_bango_for_fuhyo)
+                pending = ahead
+            if pending is not None:
+                yield from _decide(pending[0], pending[1], pending[2].result(), by_codes, day,
+                                   kojin_bango_for_fuhyo)
+        finally:
+            if pending is not None:
+                pending[2].cancel()  # a caller that stopped early: no lookup left running on the store
 
 
-def _lookup(backend: StoreBackend, queries: list[_Query]) -> dict[str, dict[str, list]]:
+def _queries(batch: list) -> list[_Query | None]:
+    return [None if isinstance(x, RowError) else _Query(x) for x in batch]
+
+
+def _lookup(backend: StoreBackend, queries: list[_Query | None]) -> dict[str, dict[str, list]]:
     """Every version of every person the batch can mean, per kind, in ≤ 5 backend calls."""
+    live = [q for q in queries if q is not None and q.mode is not None]
+
     def keys(kind: str, mode: str, attr) -> list:
-        return [attr(q) for q in queries if q.kind == kind and q.mode == mode]
+        return [attr(q) for q in live if q.kind == kind and q.mode == mode]
 
     jumin: dict[str, list] = {}
     fuhyo: dict[str, list] = {}
@@ -181,10 +218,9 @@ def _index(kind: str, versions: dict[str, list], day: str) -> tuple[dict, dict]:
     return by_code, by_key
 
 
-def _match_batch(batch: list, backend: StoreBackend, day: str, kojin_for_fuhyo: bool) -> list[MatchResult]:
-    queries = [None if isinstance(x, RowError) else _Query(x) for x in batch]
-    live = [q for q in queries if q is not None and q.mode is not None]
-    versions = _lookup(backend, live)
+def _decide(batch: list, queries: list[_Query | None], versions: dict[str, dict[str, list]], jumin_by_codes,
+            day: str, kojin_for_fuhyo: bool) -> list[MatchResult]:
+    """The answers of one batch from its lookups (`jumin_by_codes` fetches the 個人番号 of 附票 hits)."""
     index = {kind: _index(kind, versions[kind], day) for kind in (KIND_JUMIN, KIND_FUHYO)}
     hits: list[list[Mapping] | None] = []
     fuhyo_codes: set[str] = set()
@@ -206,7 +242,7 @@ def _match_batch(batch: list, backend: StoreBackend, day: str, kojin_for_fuhyo: 
             fuhyo_codes.add(recs[0]["jumin_code"])
     kojin_of: dict[str, str] = {}
     if kojin_for_fuhyo and fuhyo_codes:
-        for code, vers in backend.lookup_jumin_by_codes(fuhyo_codes).items():
+        for code, vers in jumin_by_codes(fuhyo_codes).items():
             rec = in_force_jumin(vers, day)
             if rec is not None and rec["kojin_bango"]:
                 kojin_of[code] = rec["kojin_bango"]

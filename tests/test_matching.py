@@ -255,3 +255,74 @@ def test_fewer_collections_raises_the_young_threshold_and_restores_it_even_on_er
             assert gc.get_threshold() == (50_000, *before[1:])
             raise RuntimeError("boom")
     assert gc.get_threshold() == before
+
+
+# --- lookups on a worker thread (overlap) ---------------------------------------------------
+
+MIXED = [cond(1, jumin_code=code(1)),
+         RowError(2, 3, "2", "個人番号", "チェックデジットが不正です"),
+         four(name="鈴木光", birth="2000-07-07", n=3),
+         four(name="鈴木光", birth="2000-07-07", sex="2", n=4),
+         cond(5, jumin_code=code(2)),
+         cond(6, jumin_code=code(999)),
+         four(kana="たかはしめぐみ", birth="1990-09-09", n=7),
+         cond(8, target=TARGET_FUHYO, jumin_code=code(6)),
+         four(name="伊藤誠", birth="1985-01-01", address=ABROAD_LAST, target=TARGET_FUHYO, n=9),
+         cond(10, kojin_bango=kojin(55)),
+         cond(11, kojin_bango=kojin(5))]
+
+
+@pytest.mark.parametrize("kojin_for_fuhyo", [False, True])
+@pytest.mark.parametrize("batch_size", [1, 2, 5, 5000])
+def test_overlap_gives_the_same_answers_as_one_thread(store, batch_size, kojin_for_fuhyo):
+    items = MIXED * 4
+    runs = [list(match(items, store, as_of=TODAY, kojin_bango_for_fuhyo=kojin_for_fuhyo, batch_size=batch_size,
+                       overlap=overlap)) for overlap in (True, False)]
+    assert runs[0] == runs[1]
+    assert [r.status.value for r in runs[0][:11]] == ["00", "90", "30", "00", "10", "20", "00", "00", "00", "00", "20"]
+    assert ("個人番号" in runs[0][7].record) is kojin_for_fuhyo  # fetched through the worker too
+    if kojin_for_fuhyo:
+        assert runs[0][7].record["個人番号"] == kojin(6)
+
+
+def test_overlap_runs_every_lookup_on_one_worker_thread_never_this_one(store):
+    import threading
+
+    seen: set[str] = set()
+
+    class Recording(CountingBackend):
+        def __getattr__(self, name):
+            fn = getattr(self.inner, name)
+
+            def recorded(*a, **kw):
+                seen.add(threading.current_thread().name)
+                return fn(*a, **kw)
+            return recorded
+
+    out = list(match(MIXED * 3, Recording(store), as_of=TODAY, kojin_bango_for_fuhyo=True, batch_size=4))
+    assert len(out) == 33
+    assert len(seen) == 1 and seen != {threading.current_thread().name}
+
+
+def test_a_caller_that_stops_early_leaves_no_lookup_running(store):
+    import threading
+
+    gen = match(MIXED * 50, store, as_of=TODAY, kojin_bango_for_fuhyo=False, batch_size=3)
+    assert next(gen).status is Status.HIT
+    gen.close()  # the next batch's lookup was already submitted
+    assert not [t for t in threading.enumerate() if t.name.startswith("bulktool-lookup")]
+    assert one(store, cond(jumin_code=code(1))).status is Status.HIT  # the connection is free
+
+
+def test_a_store_row_with_the_wrong_cell_count_stops_matching_with_e_sto_007(tmp_path):
+    from bulktool.messages import BulkError
+
+    s = SqliteStore.create(tmp_path / "store.sqlite")
+    load_files(s, KIND_JUMIN, [write_csv(tmp_path / "j.csv", KIND_JUMIN, [jumin_row(**r) for r in JUMIN])])
+    s.db.execute("UPDATE jumin SET packed = packed || char(31) WHERE jumin_code = ?", (code(3),))
+    with pytest.raises(BulkError) as err:
+        list(match([cond(1, jumin_code=code(1)), cond(2, jumin_code=code(3))], s, as_of=TODAY,
+                   kojin_bango_for_fuhyo=False))
+    assert err.value.code == "E-STO-007" and err.value.exit_code == 3
+    assert code(3) not in err.value.message  # no personal data in the message
+    s.close()

@@ -136,8 +136,14 @@ def test_lookup_rows_unpack_on_first_use_and_behave_as_full_mappings(store):
     assert isinstance(row, PackedRow)
     assert dict.__len__(row) < 12  # only the real columns and address key so far
     assert row["jumin_code"] == code(1) and dict.__len__(row) < 12  # a real column does not unpack
-    assert row["name"]  # a packed cell unpacks the row
-    assert dict.__len__(row) == len(row) > 30
+    real = dict.__len__(row)
+    assert row["name"] and dict.__len__(row) == real + 1  # a packed cell converts that cell only
+    assert len(row) > 30 and dict.__len__(row) == len(row)  # a view unpacks the whole row
+    one_by_one = store.lookup_jumin_by_codes([code(1)])[code(1)][0]
+    for name in row:  # each cell read alone is the value the whole-row unpack gives (ints, None, flags)
+        assert one_by_one[name] == row[name] and type(one_by_one[name]) is type(row[name]), name
+    with pytest.raises(KeyError):
+        one_by_one["no_such_column"]
     other = store.lookup_jumin_by_codes([code(1)])[code(1)][0]
     assert other == row and dict(other) == dict(row)  # == and dict() see every column
     fresh = store.lookup_jumin_by_codes([code(1)])[code(1)][0]

@@ -78,27 +78,43 @@ def load_columns(kind: str) -> tuple[str, ...]:
     return REAL_COLUMNS[kind] + INDEXED_KEYS[kind] + (PACKED,)
 
 
-def unpack(kind: str, packed: str) -> dict[str, Any]:
+def unpack(kind: str, packed: str | list[str]) -> dict[str, Any]:
     """The packed schema columns of one row as {column: value}: empty cell → None (flags 0),
-    counts and flags as int."""
-    out: dict[str, Any] = {n: v or None for n, v in zip(PACKED_COLUMNS[kind], packed.split(PACK_SEP))}
+    counts and flags as int. `packed` is the stored value, or its cells already split."""
+    cells = packed.split(PACK_SEP) if isinstance(packed, str) else packed
+    out: dict[str, Any] = {n: v or None for n, v in zip(PACKED_COLUMNS[kind], cells)}
     for name in _PACKED_INTS[kind]:
         v = out[name]
         out[name] = int(v) if v else (0 if name in FLAG_COLUMNS else None)
     return out
 
 
+# column → (position among the packed cells, converter of its text) per kind: the one-cell path
+# of PackedRow, the same values as unpack()
+def _converter(name: str):
+    if name in FLAG_COLUMNS:
+        return lambda v: int(v) if v else 0
+    if name in INT_COLUMNS:
+        return lambda v: int(v) if v else None
+    return None
+
+
+_PACKED_CELL = {kind: {n: (i, _converter(n)) for i, n in enumerate(cols)} for kind, cols in PACKED_COLUMNS.items()}
+
+
 class PackedRow(dict):
-    """A stored row as a mapping: the real columns at once, the packed cells unpacked on first
-    use. Matching reads the packed cells (names, kana, address, …) of a record in force only, so
-    the older versions a lookup returns are never unpacked. A dict subclass so that reading a
-    real column stays a plain dict lookup; every view (iteration, len, in, get, ==) unpacks first."""
+    """A stored row as a mapping: the real columns at once, the packed cells on first use.
+    Matching reads a few packed cells (names, kana, address, …) of a record in force only, so
+    the older versions a lookup returns are never unpacked, and a record in force converts only
+    the cells read. A dict subclass so that reading a real column stays a plain dict lookup;
+    every view (iteration, len, in, get, ==) unpacks the whole row first."""
 
     __slots__ = ("_kind", "_packed")
 
-    def __init__(self, kind: str, cols: Iterable[tuple[str, Any]], packed: str) -> None:
+    def __init__(self, kind: str, cols: Iterable[tuple[str, Any]], packed: str | list[str]) -> None:
         super().__init__(cols)
-        self._kind, self._packed = kind, packed
+        self._kind = kind
+        self._packed = packed.split(PACK_SEP) if isinstance(packed, str) else packed
 
     def _unpack(self) -> None:
         if self._packed is not None:
@@ -108,8 +124,11 @@ class PackedRow(dict):
     def __missing__(self, key: str) -> Any:
         if self._packed is None:
             raise KeyError(key)
-        self._unpack()
-        return dict.__getitem__(self, key)
+        i, convert = _PACKED_CELL[self._kind][key]  # KeyError for a name that is no column
+        v = self._packed[i]
+        v = convert(v) if convert is not None else (v or None)
+        dict.__setitem__(self, key, v)
+        return v
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -173,6 +192,9 @@ class StoreBackend(Protocol):
         """Undo everything since begin_load (nothing of the command is kept)."""
 
     # --- batch lookups: every version of each person linked to a key ------------------
+    # matching.match calls them from one worker thread (never two at once, never beside another
+    # call on this backend): a backend's connection must allow use from a thread other than
+    # the one that opened it. The faster a lookup gives up the GIL, the more it overlaps.
     def lookup_jumin_by_codes(self, codes: Iterable[str]) -> Versions: ...
 
     def lookup_jumin_by_kojin_bango(self, numbers: Iterable[str]) -> Versions:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from bulktool.messages import BulkError
-from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACKED, PRIMARY_KEYS, PROVISION_KEYS, PackedRow, Versions,
-                                    load_columns)
+from bulktool.store.backend import (FLAG_COLUMNS, INT_COLUMNS, KEY_COLUMNS, PACK_SEP, PACKED, PACKED_COLUMNS,
+                                    PRIMARY_KEYS, PROVISION_KEYS, PackedRow, Versions, load_columns)
 from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, KINDS, REMOVAL_REASONS
 
 
@@ -48,6 +48,11 @@ CREATE INDEX IF NOT EXISTS provisions_code ON provisions(jumin_code, provided_on
 def _table_ddl(kind: str) -> str:
     cols = ", ".join(f"{c} {'INTEGER' if c in INT_COLUMNS else 'TEXT'}" for c in load_columns(kind))
     return f"CREATE TABLE IF NOT EXISTS {kind} ({cols}, PRIMARY KEY ({', '.join(PRIMARY_KEYS[kind])}))"
+
+
+# (position, is a flag) of the integer columns among the real columns of each table
+_INT_POSITIONS = {kind: tuple((i, c in FLAG_COLUMNS) for i, c in enumerate(load_columns(kind)[:-1]) if c in INT_COLUMNS)
+                  for kind in KINDS}
 
 
 def _iso(day: date | str) -> str:
@@ -151,17 +156,36 @@ class SqliteStore:
 
     # --- batch lookups ------------------------------------------------------------------
     def _versions(self, kind: str, where: str, param: list) -> Versions:
+        """Every row of the persons `where` selects, as {住民票コード: [PackedRow, …]}.
+
+        The answer comes back as ONE row — all cells of all rows joined by U+001F, which no
+        stored cell holds (store load refuses it; the packed value has exactly
+        len(PACKED_COLUMNS) cells) — so the whole query is a single sqlite3_step. Python's
+        sqlite3 module releases the GIL for each step: one step lets a lookup on matching's
+        worker thread run its SQL beside the Python of the main thread, where a step per row
+        would hand the GIL back and forth a hundred thousand times (docs/store.md)."""
         out: Versions = {}
         if not param:
             return out
-        sql = f"SELECT * FROM {kind} WHERE jumin_code IN ({where})"
-        cur = self.db.execute(sql, (json.dumps(param, ensure_ascii=False),))
-        cur.row_factory = None
-        names = [d[0] for d in cur.description]
-        assert names[-1] == PACKED  # load_columns order: real columns, address keys, packed value
-        names.pop()
-        for values in cur:
-            out.setdefault(values[0], []).append(PackedRow(kind, zip(names, values), values[-1]))
+        cols = load_columns(kind)
+        assert cols[-1] == PACKED  # real columns, address keys, then the packed value
+        joined = " || char(31) || ".join(f"ifnull({c}, '')" for c in cols)
+        sql = f"SELECT count(*), group_concat({joined}, char(31)) FROM {kind} WHERE jumin_code IN ({where})"
+        rows, text = self.db.execute(sql, (json.dumps(param, ensure_ascii=False),)).fetchone()
+        if not rows:
+            return out
+        names = cols[:-1]
+        real, width = len(names), len(names) + len(PACKED_COLUMNS[kind])
+        cells = text.split(PACK_SEP)
+        if len(cells) != rows * width:
+            raise BulkError("E-STO-007", table=kind)
+        ints = _INT_POSITIONS[kind]
+        for i in range(0, len(cells), width):
+            values = [v or None for v in cells[i:i + real]]
+            for j, flag in ints:
+                v = values[j]
+                values[j] = int(v) if v else (0 if flag else None)
+            out.setdefault(values[0], []).append(PackedRow(kind, zip(names, values), cells[i + real:i + width]))
         return out
 
     def lookup_jumin_by_codes(self, codes: Iterable[str]) -> Versions:
