@@ -60,9 +60,15 @@ def columns_for(fields: Sequence[str]) -> list[str]:
     return [*RESULT_COLUMNS_FIXED, *(f for f in JUMIN_FIELDS if f in fields), GAIJI_COLUMN]
 
 
+def neutralise_all(cells: Iterable[str]) -> list[str]:
+    """Each cell with a leading ' when a spreadsheet would read it as a formula."""
+    starts = _FORMULA_STARTS
+    return ["'" + c if c[:1] in starts else c for c in cells]
+
+
 def neutralise(cell: str) -> str:
-    """A leading ' for a cell a spreadsheet would read as a formula."""
-    return "'" + cell if cell[:1] in _FORMULA_STARTS else cell
+    """One cell, as neutralise_all."""
+    return neutralise_all((cell,))[0]
 
 
 def to_cp932(cell: str) -> tuple[str, int]:
@@ -91,16 +97,6 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _count(r: MatchResult) -> str:
-    if r.status in _PROVIDED:
-        return "1"
-    if r.status is Status.NOT_FOUND:
-        return "0"
-    if r.status is Status.MULTIPLE:
-        return "" if r.count is None else str(r.count)
-    return ""
-
-
 def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], encoding: str = "utf-8") -> ResultTable:
     """照会結果.csv for `results` (in input order), with the permitted `fields` only.
     encoding: "utf-8" (written with a BOM) or "cp932"; anything else is a ValueError."""
@@ -117,19 +113,24 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(cols)
     blank = [""] * len(data_cols)
-    counts = {s.value: 0 for s in Status}
+    by_status = dict.fromkeys(Status, 0)
+    code_of = {s: s.value for s in Status}  # Enum.value is a slow property; a dict is not
+    count_of = {Status.HIT: "1", Status.HIT_REMOVED: "1", Status.NOT_FOUND: "0", Status.INPUT_ERROR: ""}
     not_found: list[str] = []
     rows = subs = 0
     for r in results:
         rows += 1
-        counts[r.status.value] += 1
-        if r.status is Status.NOT_FOUND:
+        status = r.status
+        by_status[status] += 1
+        count = count_of.get(status)
+        if count is None:  # 30: the number of candidates
+            count = "" if r.count is None else str(r.count)
+        elif status is Status.NOT_FOUND:
             not_found.append(r.renban)
-        provided = r.status in _PROVIDED
-        cells = [r.renban or "", r.status.value, r.message or r.status.label, _count(r)]
+        cells = [r.renban or "", code_of[status], r.message or status.label, count]
+        provided = status in _PROVIDED
         if provided:
-            rec = r.record
-            cells += [v if type(v) is str else _text(v) for v in map(rec.get, data_cols)]
+            cells += [v if type(v) is str else _text(v) for v in map(r.record.get, data_cols)]
         else:
             cells += blank
         gaiji = provided and r.gaiji
@@ -143,10 +144,11 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
                         subs += n
                         gaiji = True
         cells.append("1" if gaiji else "")
-        writer.writerow([neutralise(c) for c in cells])
+        writer.writerow(neutralise_all(cells))
         if rows % _FLUSH_ROWS == 0:
             out.write(buf.getvalue().encode(codec))
             buf.seek(0)
             buf.truncate()
     out.write(buf.getvalue().encode(codec))
+    counts = {s.value: n for s, n in by_status.items()}
     return ResultTable(out.getvalue(), rows, counts, subs, not_found)
