@@ -5,13 +5,17 @@ is 11 - (sum mod 11), or 0 when the remainder is 0 or 1. Pure functions.
 """
 from __future__ import annotations
 
+from operator import mul
+
+
+_WEIGHTS = tuple(2 + n % 6 for n in range(64))  # from the right: 2, 3, 4, 5, 6, 7, 2, …
+
 
 def check_digit(body: str) -> int:
     """The check digit for `body`, a string of ASCII digits (without the check digit)."""
-    total = 0
-    for n, ch in enumerate(reversed(body)):
-        total += (ord(ch) - 48) * (2 + n % 6)
-    remainder = total % 11
+    if len(body) > len(_WEIGHTS):
+        raise ValueError("body too long")
+    remainder = sum(map(mul, map(int, reversed(body)), _WEIGHTS)) % 11
     return 0 if remainder <= 1 else 11 - remainder
 
 
