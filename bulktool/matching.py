@@ -42,6 +42,7 @@ from bulktool.store.backend import StoreBackend
 from bulktool.store.schema import FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, is_removal
 
 MODE_KOJIN, MODE_CODE, MODE_FOUR = "kojin", "code", "four"
+_LABEL = {s: s.label for s in Status}  # Status.label is a property: a dict read is cheaper per row
 NO_ADDRESS_REASON = "4情報の照会には住所が必要です（氏名と生年月日だけでは照合しません）"
 
 
@@ -254,9 +255,9 @@ def _decide(batch: list, queries: list[_Query | None], versions: dict[str, dict[
             err = RowError(item.row_no, item.line, item.renban, "住所", NO_ADDRESS_REASON)
             out.append(MatchResult(item.row_no, item.renban, Status.INPUT_ERROR, None, err.message))
         elif not recs:
-            out.append(MatchResult(item.row_no, item.renban, Status.NOT_FOUND, 0, Status.NOT_FOUND.label))
+            out.append(MatchResult(item.row_no, item.renban, Status.NOT_FOUND, 0, _LABEL[Status.NOT_FOUND]))
         elif len(recs) > 1:
-            out.append(MatchResult(item.row_no, item.renban, Status.MULTIPLE, len(recs), Status.MULTIPLE.label))
+            out.append(MatchResult(item.row_no, item.renban, Status.MULTIPLE, len(recs), _LABEL[Status.MULTIPLE]))
         else:
             rec = recs[0]
             if q.kind == KIND_JUMIN:
@@ -266,6 +267,6 @@ def _decide(batch: list, queries: list[_Query | None], versions: dict[str, dict[
                 removed = rec["fuhyo_status"] == FUHYO_STATUS_REMOVED
                 kojin = kojin_of.get(rec["jumin_code"], "") if kojin_for_fuhyo else None
             status = Status.HIT_REMOVED if removed else Status.HIT
-            out.append(MatchResult(item.row_no, item.renban, status, 1, status.label,
+            out.append(MatchResult(item.row_no, item.renban, status, 1, _LABEL[status],
                                    _record(q.kind, rec, kojin), bool(rec["gaiji_flag"])))
     return out
