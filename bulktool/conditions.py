@@ -324,31 +324,39 @@ def _text(v: object) -> str:
     return v.strip() if isinstance(v, str) else str(v).strip()
 
 
+def _texts(cells: dict) -> dict[str, str]:
+    """Every cell of a row as stripped text (_text), in one pass: a CSV row is all str."""
+    try:
+        return {k: v.strip() for k, v in cells.items()}
+    except AttributeError:  # an xlsx row: dates, numbers, empty cells
+        return {k: _text(v) for k, v in cells.items()}
+
+
 def parse_row(n: int, line: int, cells: dict, seen: set[str]) -> SearchCondition | RowError:
     """One data row (column → cell) → SearchCondition, or RowError naming the first rule broken.
     `seen` collects 連番 across the file (a repeated 連番 makes its later rows 90)."""
-    renban = _text(cells.get("連番"))
+    texts = _texts(cells)
+    renban = texts.get("連番", "")
     try:
         if not renban:
             raise _Invalid("連番", "連番がありません")
         if renban in seen:
             raise _Invalid("連番", "連番が重複しています")
         seen.add(renban)
-        return _condition(n, line, renban, cells)
+        return _condition(n, line, renban, cells, texts)
     except _Invalid as bad:
         return RowError(n, line, renban or None, bad.field, bad.reason)
 
 
-def _key(cells: dict, column: str, length: int, valid) -> str | None:
-    raw = cells.get(column)
-    text = _text(raw)
+def _key(cells: dict, texts: dict, column: str, length: int, valid) -> str | None:
+    text = texts.get(column)
     if not text:
         return None
     value = text if (text.isascii() and text.isdigit()) else normalize.digits(text)
     if not (value.isascii() and value.isdigit()):
         raise _Invalid(column, "数字以外の文字があります")
     if len(value) != length:
-        if isinstance(raw, _Number) and len(value) < length:
+        if isinstance(cells.get(column), _Number) and len(value) < length:
             raise _Invalid(column, "桁数不正（Excel の数値セルで先頭の0が落ちています。文字列として入力してください）")
         raise _Invalid(column, f"桁数不正（{length}桁で指定してください）")
     if not valid(value):
@@ -360,32 +368,32 @@ def _is_kana(value: str) -> bool:
     return normalize.is_kana(value)
 
 
-def _condition(n: int, line: int, renban: str, cells: dict) -> SearchCondition:
-    target = _text(cells.get("対象")) or TARGET_JUMIN
+def _condition(n: int, line: int, renban: str, cells: dict, texts: dict) -> SearchCondition:
+    target = texts.get("対象") or TARGET_JUMIN
     if target not in TARGETS:
         raise _Invalid("対象", "「本人確認情報」または「附票」を指定してください")
-    kojin = _key(cells, "個人番号", 12, valid_kojin_bango)
-    code = _key(cells, "住民票コード", 11, valid_jumin_code)
-    name = _text(cells.get("氏名")) or None
-    kana = _text(cells.get("氏名かな")) or None
+    kojin = _key(cells, texts, "個人番号", 12, valid_kojin_bango)
+    code = _key(cells, texts, "住民票コード", 11, valid_jumin_code)
+    name = texts.get("氏名") or None
+    kana = texts.get("氏名かな") or None
     if kana and not _is_kana(kana):
         raise _Invalid("氏名かな", "ひらがな・カタカナ以外の文字があります")
     birth = None
     raw_birth = cells.get("生年月日")
     if isinstance(raw_birth, date):
         birth = raw_birth
-    elif _text(raw_birth):
+    elif texts.get("生年月日"):
         try:
-            birth = normalize.parse_date(_text(raw_birth))
+            birth = normalize.parse_date(texts["生年月日"])
         except normalize.DateError as exc:
             raise _Invalid("生年月日", str(exc) or "日付として読めません") from None
     sex = None
-    raw_sex = _text(cells.get("性別"))
+    raw_sex = texts.get("性別")
     if raw_sex:
         sex = SEX.get(normalize.digits(raw_sex))
         if sex is None:
             raise _Invalid("性別", "男・女・1・2 のいずれかを指定してください")
-    address = _text(cells.get("住所")) or None
+    address = texts.get("住所") or None
     four = bool((name or kana) and birth and address)
     if target == TARGET_FUHYO:
         if not code and not four:
