@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from itertools import islice
+from operator import itemgetter
 from typing import Iterable, Iterator, Mapping, Sequence
 
 from bulktool import normalize
@@ -123,16 +124,21 @@ class _Query:
         return True
 
 
+_JUMIN_CELLS = itemgetter("jumin_code", "name", "name_kana", "birth_date", "sex", "address", "kojin_bango",
+                          "change_reason", "change_date")
+_FUHYO_CELLS = itemgetter("jumin_code", "name", "name_kana", "birth_date", "sex", "address", "last_address")
+
+
 def _record(kind: str, rec: Mapping, kojin: str | None) -> dict[str, str]:
-    out = {"住民票コード": rec["jumin_code"], "氏名": rec["name"], "氏名かな": rec["name_kana"] or "",
-           "生年月日": rec["birth_date"], "性別": rec["sex"]}
     if kind == KIND_JUMIN:
-        out.update({"住所": rec["address"], "個人番号": rec["kojin_bango"] or "", "異動事由": rec["change_reason"],
-                    "異動年月日": rec["change_date"]})
-    else:
-        out["住所"] = rec["address"] or rec["last_address"] or ""
-        if kojin is not None:
-            out["個人番号"] = kojin
+        code, name, kana, birth, sex, address, number, reason, changed = _JUMIN_CELLS(rec)
+        return {"住民票コード": code, "氏名": name, "氏名かな": kana or "", "生年月日": birth, "性別": sex,
+                "住所": address, "個人番号": number or "", "異動事由": reason, "異動年月日": changed}
+    code, name, kana, birth, sex, address, last = _FUHYO_CELLS(rec)
+    out = {"住民票コード": code, "氏名": name, "氏名かな": kana or "", "生年月日": birth, "性別": sex,
+           "住所": address or last or ""}
+    if kojin is not None:
+        out["個人番号"] = kojin
     return out
 
 

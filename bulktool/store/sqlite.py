@@ -181,7 +181,9 @@ class SqliteStore:
             raise BulkError("E-STO-007", table=kind)
         ints = _INT_POSITIONS[kind]
         for i in range(0, len(cells), width):
-            values = [v or None for v in cells[i:i + real]]
+            values = cells[i:i + real]
+            if "" in values:  # rare: a NULL column (no 個人番号, no address key abroad)
+                values = [v or None for v in values]
             for j, flag in ints:
                 v = values[j]
                 values[j] = int(v) if v else (0 if flag else None)
