@@ -260,7 +260,7 @@ def iter_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LI
     if first is None:
         raise BulkError("E-REQ-002")
     header = check_header(first[1])
-    return ConditionStream(header, encoding, _nonempty(parse_rows(header, rows, limits)))
+    return ConditionStream(header, encoding, _nonempty(parse_rows(header, rows, limits, plain=encoding != "xlsx")))
 
 
 def read_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ConditionTable:
@@ -287,17 +287,24 @@ def _is_blank(cells: list) -> bool:
         return False
 
 
-def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limits = DEFAULT_LIMITS
-               ) -> Iterator[SearchCondition | RowError]:
+def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limits = DEFAULT_LIMITS, *,
+               plain: bool = False) -> Iterator[SearchCondition | RowError]:
     """Validate data rows (line, cells) against a checked header. Empty rows at the end are
     dropped; an empty row between data rows is answered 90 (so output rows stay aligned with the
-    department's lines). More than limits.max_rows data rows → BulkError E-REQ-006."""
+    department's lines). More than limits.max_rows data rows → BulkError E-REQ-006.
+    plain: every cell is a str (CSV), so the row is stripped once and read as text only."""
     seen: set[str] = set()
     width = len(header)
     pending_blank: list[int] = []
     n = 0
     for line, raw in rows:
-        if _is_blank(raw):
+        if plain:  # CSV: every cell is text, and its stripped form is all parse_row needs
+            cells = texts = {h: c.strip() for h, c in zip(header, raw)}
+        else:  # xlsx: dates and number cells keep their type in `cells`
+            cells = dict(zip(header, raw))
+            texts = _texts(cells)
+        extra = len(raw) > width and not _is_blank(raw[width:])
+        if not extra and not any(texts.values()):
             pending_blank.append(line)
             continue
         for blank_line in pending_blank:
@@ -307,11 +314,10 @@ def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limi
         n += 1
         if n > limits.max_rows:
             raise BulkError("E-REQ-006", limit=limits.max_rows)
-        cells = dict(zip(header, raw))
-        if len(raw) > width and not _is_blank(raw[width:]):
-            yield RowError(n, line, _text(cells.get("連番")) or None, EXTRA_CELLS_FIELD, "見出しより列が多い行です")
+        if extra:
+            yield RowError(n, line, texts.get("連番") or None, EXTRA_CELLS_FIELD, "見出しより列が多い行です")
             continue
-        yield parse_row(n, line, cells, seen)
+        yield parse_row(n, line, cells, seen, texts)
 
 
 def _text(v: object) -> str:
@@ -332,10 +338,13 @@ def _texts(cells: dict) -> dict[str, str]:
         return {k: _text(v) for k, v in cells.items()}
 
 
-def parse_row(n: int, line: int, cells: dict, seen: set[str]) -> SearchCondition | RowError:
+def parse_row(n: int, line: int, cells: dict, seen: set[str], texts: dict[str, str] | None = None
+              ) -> SearchCondition | RowError:
     """One data row (column → cell) → SearchCondition, or RowError naming the first rule broken.
-    `seen` collects 連番 across the file (a repeated 連番 makes its later rows 90)."""
-    texts = _texts(cells)
+    `seen` collects 連番 across the file (a repeated 連番 makes its later rows 90); `texts`, the
+    cells as stripped text, when the caller has them already."""
+    if texts is None:
+        texts = _texts(cells)
     renban = texts.get("連番", "")
     try:
         if not renban:
