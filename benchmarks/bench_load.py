@@ -7,7 +7,10 @@ valid check digits) to a temporary folder, then times
   1. baseline: csv.reader → executemany into a table of the same columns, no validation,
      no keys, no indexes (the floor for "parse + insert" in Python + SQLite);
   2. load_files(): validation of every field, match keys, idempotent insert, indexes.
-and prints rows/s and the ratio. Synthetic data only; nothing personal is printed.
+and prints rows/s and the ratio. --ceiling adds 3. the SQLite part alone (the loaded rows, already
+tuples, inserted with indexes into a new store): what load_files could reach if everything else
+were free. --page-sizes times new stores with other SQLite page sizes. Synthetic data only;
+nothing personal is printed.
 """
 from __future__ import annotations
 
@@ -125,6 +128,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="approximate jumin rows")
     ap.add_argument("--workers", default="auto", help="comma-separated worker counts to time, e.g. 0,1,2 "
                                                      "(auto = load_files' own choice)")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also time the SQLite part alone (insert + indexes of the loaded rows, already tuples)")
+    ap.add_argument("--page-sizes", default="", help="comma-separated SQLite page sizes to time (default: the store's)")
     args = ap.parse_args()
     from bulktool.store.load import load_files
     from bulktool.store.sqlite import SqliteStore
@@ -143,9 +149,12 @@ def main() -> None:
         base = rows / (time.perf_counter() - t)
         print(f"baseline csv.reader → executemany, 28 columns (no validation, no keys, no index): "
               f"{base:,.0f} rows/s")
-        for workers in settings:
+        pages = [int(p) for p in args.page_sizes.split(",") if p] or [None]
+        for workers, page_size in [(w, p) for w in settings for p in pages]:
             db = tmp / f"store-{workers}.sqlite"
-            store = SqliteStore.create(db)
+            store = SqliteStore.create(db, page_size=page_size)
+            if page_size:
+                print(f"page size {store.db.execute('PRAGMA page_size').fetchone()[0]:,} bytes")
             t = time.perf_counter()
             report = load_files(store, KIND_JUMIN, [paths[KIND_JUMIN]], workers=workers)
             speed = rows / (time.perf_counter() - t)
@@ -156,8 +165,35 @@ def main() -> None:
             print(f"  idempotent reload: {rows / (time.perf_counter() - t):,.0f} rows/s, inserted {again.inserted:,}")
             print(f"  peak RSS so far: this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB, "
                   f"largest worker {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MiB")
+            if args.ceiling:
+                ceiling(store, tmp / "ceiling.sqlite", page_size)
+                args.ceiling = False
             store.close()
             db.unlink()
+
+
+def ceiling(store, path: Path, page_size: int | None) -> None:
+    """The SQLite part alone: the rows just loaded, already as tuples in memory, inserted into a
+    new store through the same begin_load/load_batch/commit_load (indexes included): the rows/s
+    that load_files could reach if reading, validating, computing keys and building tuples cost
+    nothing."""
+    from bulktool.store.backend import load_columns
+    from bulktool.store.sqlite import SqliteStore
+
+    rows = store.db.execute(f"SELECT {', '.join(load_columns(KIND_JUMIN))} FROM jumin ORDER BY rowid").fetchall()
+    rows = [tuple(r) for r in rows]
+    target = SqliteStore.create(path, page_size=page_size)
+    t = time.perf_counter()
+    target.begin_load(KIND_JUMIN)
+    for i in range(0, len(rows), 50_000):
+        target.load_batch(KIND_JUMIN, rows[i:i + 50_000])
+    inserted = time.perf_counter() - t
+    target.commit_load()
+    took = time.perf_counter() - t
+    print(f"  ceiling, SQLite alone (rows already tuples; insert {inserted:.1f} s, indexes + commit "
+          f"{took - inserted:.1f} s): {len(rows) / took:,.0f} rows/s")
+    target.close()
+    path.unlink()
 
 
 if __name__ == "__main__":

@@ -59,6 +59,9 @@ def _iso(day: date | str) -> str:
     return day.isoformat() if isinstance(day, date) else str(day)
 
 
+#: SQLite page size of a new store file (bytes). See docs/store.md「Measured」 for the trade-off.
+PAGE_SIZE = 4096
+
 #: The file layout (PRAGMA user_version). 2: the packed row layout of docs/store.md. A store
 #: written with another layout is refused at open (E-STO-006), never misread.
 LAYOUT = 2
@@ -78,13 +81,14 @@ class SqliteStore:
         db.execute("PRAGMA foreign_keys=OFF")
 
     @classmethod
-    def create(cls, path: Path | str) -> "SqliteStore":
-        """Create the store file (mode 0600) with its tables and indexes."""
+    def create(cls, path: Path | str, *, page_size: int | None = None) -> "SqliteStore":
+        """Create the store file (mode 0600) with its tables and indexes (page_size: PAGE_SIZE)."""
         path = Path(path)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
         os.chmod(path, 0o600)
         store = cls.open(path, check=False)
+        store.db.execute(f"PRAGMA page_size={int(page_size or PAGE_SIZE)}")  # before the first table
         with store.db:
             for kind in KINDS:
                 store.db.execute(_table_ddl(kind))
