@@ -149,3 +149,19 @@ def test_lookup_rows_unpack_on_first_use_and_behave_as_full_mappings(store):
     fresh = store.lookup_jumin_by_codes([code(1)])[code(1)][0]
     assert "k_name" in fresh and fresh.get("name") == row["name"] and fresh.get("absent", 7) == 7
     assert row["name"] not in repr(row)  # no personal data in a repr
+
+
+def test_a_new_store_takes_the_page_size_asked_for_and_4096_by_default(tmp_path):
+    from bulktool.store.sqlite import PAGE_SIZE
+
+    default = SqliteStore.create(tmp_path / "a.sqlite")
+    larger = SqliteStore.create(tmp_path / "b.sqlite", page_size=16384)
+    try:
+        assert default.db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 4096
+        assert larger.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+        larger.close()
+        reopened = SqliteStore.open(tmp_path / "b.sqlite")  # the file keeps it
+        assert reopened.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+        reopened.close()
+    finally:
+        default.close()
