@@ -30,6 +30,7 @@ Rules
 from __future__ import annotations
 
 import gc
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
@@ -43,6 +44,8 @@ from bulktool.store.backend import StoreBackend
 from bulktool.store.schema import FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, is_removal
 
 MODE_KOJIN, MODE_CODE, MODE_FOUR = "kojin", "code", "four"
+#: Batches whose lookups run ahead of the batch being decided (overlap=True).
+LOOKAHEAD = 1
 _LABEL = {s: s.label for s in Status}  # Status.label is a property: a dict read is cheaper per row
 NO_ADDRESS_REASON = "4情報の照会には住所が必要です（氏名と生年月日だけでは照合しません）"
 
@@ -167,21 +170,20 @@ def match(items: Iterable[SearchCondition | RowError], backend: StoreBackend, *,
         def by_codes(codes):
             return worker.submit(backend.lookup_jumin_by_codes, codes).result()
 
-        pending = None
+        pending: deque = deque()  # (batch, queries, lookup future), oldest first
         try:
             for batch in batches:
                 queries = _queries(batch)
-                ahead = (batch, queries, worker.submit(_lookup, backend, queries))
-                if pending is not None:
-                    yield from _decide(pending[0], pending[1], pending[2].result(), by_codes, day,
-                                       kojin_bango_for_fuhyo)
-                pending = ahead
-            if pending is not None:
-                yield from _decide(pending[0], pending[1], pending[2].result(), by_codes, day,
-                                   kojin_bango_for_fuhyo)
+                pending.append((batch, queries, worker.submit(_lookup, backend, queries)))
+                if len(pending) > LOOKAHEAD:
+                    done, queries, found = pending.popleft()
+                    yield from _decide(done, queries, found.result(), by_codes, day, kojin_bango_for_fuhyo)
+            while pending:
+                done, queries, found = pending.popleft()
+                yield from _decide(done, queries, found.result(), by_codes, day, kojin_bango_for_fuhyo)
         finally:
-            if pending is not None:
-                pending[2].cancel()  # a caller that stopped early: no lookup left running on the store
+            for _, _, found in pending:
+                found.cancel()  # a caller that stopped early: no lookup left queued on the store
 
 
 def _queries(batch: list) -> list[_Query | None]:

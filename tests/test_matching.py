@@ -272,9 +272,13 @@ MIXED = [cond(1, jumin_code=code(1)),
          cond(11, kojin_bango=kojin(5))]
 
 
+@pytest.mark.parametrize("lookahead", [1, 3])
 @pytest.mark.parametrize("kojin_for_fuhyo", [False, True])
 @pytest.mark.parametrize("batch_size", [1, 2, 5, 5000])
-def test_overlap_gives_the_same_answers_as_one_thread(store, batch_size, kojin_for_fuhyo):
+def test_overlap_gives_the_same_answers_as_one_thread(store, batch_size, kojin_for_fuhyo, lookahead, monkeypatch):
+    import bulktool.matching
+
+    monkeypatch.setattr(bulktool.matching, "LOOKAHEAD", lookahead)
     items = MIXED * 4
     runs = [list(match(items, store, as_of=TODAY, kojin_bango_for_fuhyo=kojin_for_fuhyo, batch_size=batch_size,
                        overlap=overlap)) for overlap in (True, False)]
