@@ -5,7 +5,7 @@
 Streaming: the items are taken `batch_size` at a time. Per batch there is one backend lookup
 per key kind and target (個人番号, 住民票コード, 4情報 × 本人確認情報/附票) — never one query
 per row — returning every version of every person the batch could mean; each row is then
-decided in memory. Memory is bounded by two batches and their candidates, whatever the input
+decided in memory. Memory is bounded by LOOKAHEAD + 1 (two) batches and their candidates, whatever the input
 size. Results come out one per item, in input order. The lookups of the next batch run on one
 worker thread while this one decides the current batch (`overlap`): on two cores the
 database's work and the Python of parsing, deciding and writing proceed side by side.
@@ -154,7 +154,7 @@ def match(items: Iterable[SearchCondition | RowError], backend: StoreBackend, *,
     database's work — SQLite does it with the GIL released — so on two cores the two overlap.
     Every backend call of one match() runs on that one worker, one at a time, in batch order;
     the answers are the same with overlap=False (tests/test_matching.py checks both ways).
-    At most two batches and their candidates are held at once."""
+    At most LOOKAHEAD + 1 batches (two) and their candidates are held at once."""
     if batch_size < 1:
         raise ValueError("batch_size")
     it = iter(items)
