@@ -5,10 +5,10 @@
 Streaming: the items are taken `batch_size` at a time. Per batch there is one backend lookup
 per key kind and target (個人番号, 住民票コード, 4情報 × 本人確認情報/附票) — never one query
 per row — returning every version of every person the batch could mean; each row is then
-decided in memory. Memory is bounded by LOOKAHEAD + 1 (two) batches and their candidates, whatever the input
-size. Results come out one per item, in input order. The lookups of the next batch run on one
-worker thread while this one decides the current batch (`overlap`): on two cores the
-database's work and the Python of parsing, deciding and writing proceed side by side.
+decided in memory. Memory is bounded by LOOKAHEAD + 1 (two) batches and their candidates,
+whatever the input size. Results come out one per item, in input order. The lookups of the next
+batch run on one worker thread while this one decides the current batch (`overlap`): on two
+cores the database's work and the Python of parsing, deciding and writing proceed side by side.
 
 Rules
 - Record in force on the 基準日 D: jumin — among a person's rows with 異動年月日 ≤ D and
