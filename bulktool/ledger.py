@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bulktool.messages import BulkError
+from bulktool.results import neutralise
 from bulktool.sqlitedb import connect_private
 
 GENESIS_PREV = "0" * 64
@@ -487,13 +488,9 @@ class Ledger:
 
 
 # --- table export, shared with the operation log ---------------------------------------------
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _csv_cell(value: object) -> str:
-    """Text for a CSV cell; a leading = + - @ gets a ' so that Excel does not run it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """Text for a CSV cell, neutralised as the 照会結果 is (a leading = + - @ tab CR gets a ')."""
+    return neutralise("" if value is None else str(value))
 
 
 def rows_to_csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> bytes:
