@@ -331,11 +331,8 @@ def _text(v: object) -> str:
 
 
 def _texts(cells: dict) -> dict[str, str]:
-    """Every cell of a row as stripped text (_text), in one pass: a CSV row is all str."""
-    try:
-        return {k: v.strip() for k, v in cells.items()}
-    except AttributeError:  # an xlsx row: dates, numbers, empty cells
-        return {k: _text(v) for k, v in cells.items()}
+    """Every cell of a row as stripped text (_text)."""
+    return {k: _text(v) for k, v in cells.items()}
 
 
 def parse_row(n: int, line: int, cells: dict, seen: set[str], texts: dict[str, str] | None = None

@@ -70,7 +70,6 @@ FLAG_COLUMNS = frozenset({"retention_flag", "gaiji_flag", "deleted_flag"})  # em
 INT_COLUMNS = frozenset({
     "name_gaiji_count", "address_gaiji_count", "retention_flag", "gaiji_flag", "deleted_flag", "update_seq",
     "name_gaiji_seq", "address_gaiji_seq", "old_name_gaiji_count", "old_name_gaiji_seq", "last_address_gaiji_count"})
-_PACKED_INTS = {kind: tuple(n for n in cols if n in INT_COLUMNS) for kind, cols in PACKED_COLUMNS.items()}
 
 
 def load_columns(kind: str) -> tuple[str, ...]:
@@ -78,20 +77,10 @@ def load_columns(kind: str) -> tuple[str, ...]:
     return REAL_COLUMNS[kind] + INDEXED_KEYS[kind] + (PACKED,)
 
 
-def unpack(kind: str, packed: str | list[str]) -> dict[str, Any]:
-    """The packed schema columns of one row as {column: value}: empty cell → None (flags 0),
-    counts and flags as int. `packed` is the stored value, or its cells already split."""
-    cells = packed.split(PACK_SEP) if isinstance(packed, str) else packed
-    out: dict[str, Any] = {n: v or None for n, v in zip(PACKED_COLUMNS[kind], cells)}
-    for name in _PACKED_INTS[kind]:
-        v = out[name]
-        out[name] = int(v) if v else (0 if name in FLAG_COLUMNS else None)
-    return out
-
-
-# column → (position among the packed cells, converter of its text) per kind: the one-cell path
-# of PackedRow, the same values as unpack()
-def _converter(name: str):
+def converter(name: str):
+    """How a stored cell's text becomes its value, for column `name`: a flag → int (empty = 0),
+    another count → int (empty = None), text → itself (empty = None, the converter is None).
+    The one rule for every cell a lookup returns (packed cells here, real columns in sqlite.py)."""
     if name in FLAG_COLUMNS:
         return lambda v: int(v) if v else 0
     if name in INT_COLUMNS:
@@ -99,7 +88,16 @@ def _converter(name: str):
     return None
 
 
-_PACKED_CELL = {kind: {n: (i, _converter(n)) for i, n in enumerate(cols)} for kind, cols in PACKED_COLUMNS.items()}
+# column → (position among the packed cells, converter) per kind
+_PACKED_CELL = {kind: {n: (i, converter(n)) for i, n in enumerate(cols)} for kind, cols in PACKED_COLUMNS.items()}
+
+
+def unpack(kind: str, packed: str | list[str]) -> dict[str, Any]:
+    """The packed schema columns of one row as {column: value} (see `converter`). `packed` is the
+    stored value, or its cells already split."""
+    cells = packed.split(PACK_SEP) if isinstance(packed, str) else packed
+    return {n: convert(cells[i]) if convert is not None else (cells[i] or None)
+            for n, (i, convert) in _PACKED_CELL[kind].items()}
 
 
 class PackedRow(dict):
@@ -111,10 +109,10 @@ class PackedRow(dict):
 
     __slots__ = ("_kind", "_packed")
 
-    def __init__(self, kind: str, cols: Iterable[tuple[str, Any]], packed: str | list[str]) -> None:
+    def __init__(self, kind: str, cols: Iterable[tuple[str, Any]], packed: list[str]) -> None:
         super().__init__(cols)
         self._kind = kind
-        self._packed = packed.split(PACK_SEP) if isinstance(packed, str) else packed
+        self._packed: list[str] | None = packed  # the packed cells, split
 
     def _unpack(self) -> None:
         if self._packed is not None:

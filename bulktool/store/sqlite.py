@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from bulktool.messages import BulkError
-from bulktool.store.backend import (FLAG_COLUMNS, INT_COLUMNS, KEY_COLUMNS, PACK_SEP, PACKED, PACKED_COLUMNS,
-                                    PRIMARY_KEYS, PROVISION_KEYS, PackedRow, Versions, load_columns)
+from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACK_SEP, PACKED, PACKED_COLUMNS,
+                                    PRIMARY_KEYS, PROVISION_KEYS, PackedRow, Versions, converter, load_columns)
 from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, KINDS, REMOVAL_REASONS
 
 
@@ -50,8 +50,8 @@ def _table_ddl(kind: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {kind} ({cols}, PRIMARY KEY ({', '.join(PRIMARY_KEYS[kind])}))"
 
 
-# (position, is a flag) of the integer columns among the real columns of each table
-_INT_POSITIONS = {kind: tuple((i, c in FLAG_COLUMNS) for i, c in enumerate(load_columns(kind)[:-1]) if c in INT_COLUMNS)
+# (position, converter) of the integer columns among the real columns of each table
+_INT_POSITIONS = {kind: tuple((i, converter(c)) for i, c in enumerate(load_columns(kind)[:-1]) if converter(c))
                   for kind in KINDS}
 
 
@@ -188,9 +188,8 @@ class SqliteStore:
             values = cells[i:i + real]
             if "" in values:  # rare: a NULL column (no 個人番号, no address key abroad)
                 values = [v or None for v in values]
-            for j, flag in ints:
-                v = values[j]
-                values[j] = int(v) if v else (0 if flag else None)
+            for j, convert in ints:
+                values[j] = convert(values[j])
             out.setdefault(values[0], []).append(PackedRow(kind, zip(names, values), cells[i + real:i + width]))
         return out
 
