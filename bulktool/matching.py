@@ -4,16 +4,15 @@
 
 Streaming: the items are taken `batch_size` at a time. Per batch there is one backend lookup
 per key kind and target (個人番号, 住民票コード, 4情報 × 本人確認情報/附票) — never one query
-per row — returning every version of every person the batch could mean; each row is then
+per row — returning the record in force of every person the batch could mean; each row is then
 decided in memory. Memory is bounded by LOOKAHEAD + 1 (two) batches and their candidates,
 whatever the input size. Results come out one per item, in input order. The lookups of the next
 batch run on one worker thread while this one decides the current batch (`overlap`): on two
 cores the database's work and the Python of parsing, deciding and writing proceed side by side.
 
 Rules
-- Record in force on the 基準日 D: jumin — among a person's rows with 異動年月日 ≤ D and
-  削除フラグ not set, the highest 更新順番号; fuhyo — the row with the latest 異動年月日 ≤ D.
-  A person with no record in force on D is not found.
+- Record in force on the 基準日 D (SPEC §2, backend.in_force): chosen by the backend's lookups;
+  a person with no record in force on D is not found.
 - Key priority: 個人番号 (本人確認情報 only), then 住民票コード, then 4情報. A key must be carried
   by the record in force: a person found through an old version's 個人番号 is re-checked.
 - 4情報: 生年月日 AND 住所 (address_key; for 附票 also 最終住所漢字, for persons abroad) AND the
@@ -36,11 +35,11 @@ from contextlib import contextmanager
 from datetime import date
 from itertools import islice
 from operator import itemgetter
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping
 
 from bulktool import normalize
 from bulktool.model import TARGET_FUHYO, MatchResult, RowError, SearchCondition, Status
-from bulktool.store.backend import StoreBackend
+from bulktool.store.backend import InForce, StoreBackend
 from bulktool.store.schema import FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, is_removal
 
 MODE_KOJIN, MODE_CODE, MODE_FOUR = "kojin", "code", "four"
@@ -65,26 +64,6 @@ def fewer_collections(threshold0: int = 100_000):
         yield
     finally:
         gc.set_threshold(*old)
-
-
-def in_force_jumin(versions: Sequence[Mapping], as_of: str) -> Mapping | None:
-    """The jumin record in force on `as_of` (YYYY-MM-DD) among one person's versions."""
-    best = None
-    for v in versions:
-        if v["deleted_flag"] or v["change_date"] > as_of:
-            continue
-        if best is None or v["update_seq"] > best["update_seq"]:
-            best = v
-    return best
-
-
-def in_force_fuhyo(versions: Sequence[Mapping], as_of: str) -> Mapping | None:
-    """The 附票 record in force on `as_of`: the latest 異動年月日 on or before it."""
-    best = None
-    for v in versions:
-        if v["change_date"] <= as_of and (best is None or v["change_date"] > best["change_date"]):
-            best = v
-    return best
 
 
 class _Query:
@@ -163,18 +142,18 @@ def match(items: Iterable[SearchCondition | RowError], backend: StoreBackend, *,
     if not overlap:
         for batch in batches:
             queries = _queries(batch)
-            yield from _decide(batch, queries, _lookup(backend, queries), backend.lookup_jumin_by_codes,
+            yield from _decide(batch, queries, _lookup(backend, queries, day), backend.lookup_jumin_by_codes,
                                day, kojin_bango_for_fuhyo)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulktool-lookup") as worker:
-        def by_codes(codes):
-            return worker.submit(backend.lookup_jumin_by_codes, codes).result()
+        def by_codes(codes, as_of):
+            return worker.submit(backend.lookup_jumin_by_codes, codes, as_of).result()
 
         pending: deque = deque()  # (batch, queries, lookup future), oldest first
         try:
             for batch in batches:
                 queries = _queries(batch)
-                pending.append((batch, queries, worker.submit(_lookup, backend, queries)))
+                pending.append((batch, queries, worker.submit(_lookup, backend, queries, day)))
                 if len(pending) > LOOKAHEAD:
                     done, queries, found = pending.popleft()
                     yield from _decide(done, queries, found.result(), by_codes, day, kojin_bango_for_fuhyo)
@@ -190,47 +169,41 @@ def _queries(batch: list) -> list[_Query | None]:
     return [None if isinstance(x, RowError) else _Query(x) for x in batch]
 
 
-def _lookup(backend: StoreBackend, queries: list[_Query | None]) -> dict[str, dict[str, list]]:
-    """Every version of every person the batch can mean, per kind, in ≤ 5 backend calls."""
+def _lookup(backend: StoreBackend, queries: list[_Query | None], day: str) -> dict[str, InForce]:
+    """The record in force on `day` of every person the batch can mean, per kind, in ≤ 5 calls."""
     live = [q for q in queries if q is not None and q.mode is not None]
 
     def keys(kind: str, mode: str, attr) -> list:
         return [attr(q) for q in live if q.kind == kind and q.mode == mode]
 
-    jumin: dict[str, list] = {}
-    fuhyo: dict[str, list] = {}
-    for got in (backend.lookup_jumin_by_kojin_bango(keys(KIND_JUMIN, MODE_KOJIN, lambda q: q.cond.kojin_bango)),
-                backend.lookup_jumin_by_codes(keys(KIND_JUMIN, MODE_CODE, lambda q: q.cond.jumin_code)),
-                backend.lookup_jumin_by_four(keys(KIND_JUMIN, MODE_FOUR, lambda q: (q.birth, q.addr)))):
+    jumin: InForce = {}
+    fuhyo: InForce = {}
+    for got in (backend.lookup_jumin_by_kojin_bango(keys(KIND_JUMIN, MODE_KOJIN, lambda q: q.cond.kojin_bango), day),
+                backend.lookup_jumin_by_codes(keys(KIND_JUMIN, MODE_CODE, lambda q: q.cond.jumin_code), day),
+                backend.lookup_jumin_by_four(keys(KIND_JUMIN, MODE_FOUR, lambda q: (q.birth, q.addr)), day)):
         jumin.update(got)
-    for got in (backend.lookup_fuhyo_by_codes(keys(KIND_FUHYO, MODE_CODE, lambda q: q.cond.jumin_code)),
-                backend.lookup_fuhyo_by_four(keys(KIND_FUHYO, MODE_FOUR, lambda q: (q.birth, q.addr)))):
+    for got in (backend.lookup_fuhyo_by_codes(keys(KIND_FUHYO, MODE_CODE, lambda q: q.cond.jumin_code), day),
+                backend.lookup_fuhyo_by_four(keys(KIND_FUHYO, MODE_FOUR, lambda q: (q.birth, q.addr)), day)):
         fuhyo.update(got)
     return {KIND_JUMIN: jumin, KIND_FUHYO: fuhyo}
 
 
-def _index(kind: str, versions: dict[str, list], day: str) -> tuple[dict, dict]:
-    """Records in force on `day` indexed by 住民票コード, 個人番号 and (birth date, address key)."""
-    pick = in_force_jumin if kind == KIND_JUMIN else in_force_fuhyo
-    by_code: dict[str, Mapping] = {}
+def _index(kind: str, records: InForce) -> dict:
+    """Records in force indexed by 個人番号 (jumin) and (birth date, address key)."""
     by_key: dict[object, list[Mapping]] = {}
-    for code, vers in versions.items():
-        rec = pick(vers, day)
-        if rec is None:
-            continue
-        by_code[code] = rec
+    for rec in records.values():
         if kind == KIND_JUMIN and rec["kojin_bango"]:
             by_key.setdefault(rec["kojin_bango"], []).append(rec)
         by_key.setdefault((rec["birth_date"], rec["k_addr"]), []).append(rec)
         if kind == KIND_FUHYO and rec["k_last_addr"] and rec["k_last_addr"] != rec["k_addr"]:
             by_key.setdefault((rec["birth_date"], rec["k_last_addr"]), []).append(rec)
-    return by_code, by_key
+    return by_key
 
 
-def _decide(batch: list, queries: list[_Query | None], versions: dict[str, dict[str, list]], jumin_by_codes,
+def _decide(batch: list, queries: list[_Query | None], found: dict[str, InForce], jumin_by_codes,
             day: str, kojin_for_fuhyo: bool) -> list[MatchResult]:
     """The answers of one batch from its lookups (`jumin_by_codes` fetches the 個人番号 of 附票 hits)."""
-    index = {kind: _index(kind, versions[kind], day) for kind in (KIND_JUMIN, KIND_FUHYO)}
+    index = {kind: (found[kind], _index(kind, found[kind])) for kind in (KIND_JUMIN, KIND_FUHYO)}
     hits: list[list[Mapping] | None] = []
     fuhyo_codes: set[str] = set()
     for q in queries:
@@ -251,9 +224,8 @@ def _decide(batch: list, queries: list[_Query | None], versions: dict[str, dict[
             fuhyo_codes.add(recs[0]["jumin_code"])
     kojin_of: dict[str, str] = {}
     if kojin_for_fuhyo and fuhyo_codes:
-        for code, vers in jumin_by_codes(fuhyo_codes).items():
-            rec = in_force_jumin(vers, day)
-            if rec is not None and rec["kojin_bango"]:
+        for code, rec in jumin_by_codes(fuhyo_codes, day).items():
+            if rec["kojin_bango"]:
                 kojin_of[code] = rec["kojin_bango"]
     out: list[MatchResult] = []
     for item, q, recs in zip(batch, queries, hits):

@@ -83,7 +83,7 @@ def test_valid_rows_are_loaded_with_their_match_keys(store, tmp_path):
                                                 "旧氏 漢字": "鈴木", "旧氏 ふりがな": "すずき"})])
     report = load_files(store, KIND_JUMIN, [path])
     assert (report.rows, report.inserted, report.skipped) == (2, 2, 0)
-    row = next(r for r in store.lookup_jumin_by_codes([code(1)])[code(1)] if r["update_seq"] == 2)
+    row = next(r for r in store.versions(KIND_JUMIN, [code(1)])[code(1)] if r["update_seq"] == 2)
     assert row["k_name"] == "山田太郎" and row["k_old_name"] == "鈴木太郎"
     assert row["k_kana"] == "やまたたろう" and row["k_old_kana"] == "すすきたろう"
     assert row["k_addr"] and row["deleted_flag"] == 0 and row["update_seq"] == 2
@@ -123,7 +123,7 @@ def test_each_rule_rejects_its_bad_value(store, tmp_path, column, value):
 def test_empty_kojin_bango_and_kana_are_allowed(store, tmp_path):
     path = write_csv(tmp_path / "j.csv", KIND_JUMIN, [jumin_row(**{"個人番号": "", "ふりがな氏名": ""})])
     assert load_files(store, KIND_JUMIN, [path]).inserted == 1
-    ((row,),) = store.lookup_jumin_by_codes([code(1)]).values()
+    ((row,),) = store.versions(KIND_JUMIN, [code(1)]).values()
     assert (row["kojin_bango"], row["k_kana"], row["name_kana"]) == (None, None, None)
 
 
@@ -205,7 +205,7 @@ def test_reload_is_idempotent_and_stored_versions_are_immutable(store, tmp_path)
     changed = write_csv(tmp_path / "k.csv", KIND_JUMIN, [jumin_row(**{"住民票コード": code(0), "住所": "別の住所1-1-1"})])
     assert load_files(store, KIND_JUMIN, [changed]).skipped == 1
     assert count(store) == 4
-    (row,) = store.lookup_jumin_by_codes([code(0)])[code(0)]  # packed columns come back unpacked
+    (row,) = store.versions(KIND_JUMIN, [code(0)])[code(0)]  # packed columns come back unpacked
     assert row["address"] == "岐阜県岐阜市本町1丁目2番3号" and row["name"] and row["retention_flag"] == 0
 
 
@@ -308,7 +308,7 @@ def test_quoted_newline_keeps_exact_line_numbers(store, tmp_path, monkeypatch):
     del rows[4]
     write_csv(path, KIND_JUMIN, rows)
     assert load_files(store, KIND_JUMIN, [path]).inserted == 5
-    (row,) = store.lookup_jumin_by_codes([code(1)])[code(1)]
+    (row,) = store.versions(KIND_JUMIN, [code(1)])[code(1)]
     assert row["operator_id"] == "two\nlines"
 
 

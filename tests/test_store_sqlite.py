@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bulktool.store.backend import StoreBackend
+from bulktool.store.backend import StoreBackend, in_force
 from bulktool.store.load import load_files
 from bulktool.store.schema import KIND_FUHYO, KIND_JUMIN
 from bulktool.store.sqlite import SqliteStore
@@ -52,7 +52,7 @@ def test_sqlite_store_satisfies_the_protocol(store):
     backend: StoreBackend = store
     for name in ("begin_load", "load_batch", "commit_load", "rollback_load", "lookup_jumin_by_codes",
                  "lookup_jumin_by_kojin_bango", "lookup_jumin_by_four", "lookup_fuhyo_by_codes",
-                 "lookup_fuhyo_by_four", "record_provisions", "provisions_for", "stats", "close"):
+                 "lookup_fuhyo_by_four", "versions", "record_provisions", "provisions_for", "stats", "close"):
         assert callable(getattr(backend, name))
 
 
@@ -61,23 +61,61 @@ def test_indexes_are_rebuilt_after_a_bulk_load(store):
     assert {"jumin_kojin", "jumin_four", "fuhyo_four", "fuhyo_four_last", "provisions_code"} <= names
 
 
-def test_lookups_return_every_version_of_the_persons_found(store):
-    by_code = store.lookup_jumin_by_codes([code(1), code(9)])
-    assert set(by_code) == {code(1)} and sorted(r["update_seq"] for r in by_code[code(1)]) == [1, 2, 3]
-    by_kojin = store.lookup_jumin_by_kojin_bango([kojin(2)])
-    assert set(by_kojin) == {code(2)} and len(by_kojin[code(2)]) == 2
-    row = by_code[code(1)][0]
-    four = store.lookup_jumin_by_four([(row["birth_date"], row["k_addr"])])
-    assert set(four) == {code(1), code(2), code(3)}  # all three lived at this address once
-    assert store.lookup_jumin_by_codes([]) == {} and store.lookup_jumin_by_four([]) == {}
+def test_versions_return_every_stored_row_of_the_persons(store):
+    got = store.versions(KIND_JUMIN, [code(1), code(9)])
+    assert set(got) == {code(1)} and sorted(r["update_seq"] for r in got[code(1)]) == [1, 2, 3]
+    assert sorted(r["change_date"] for r in store.versions(KIND_FUHYO, [code(1)])[code(1)]) == [
+        "2010-04-01", "2016-01-01"]
+    assert store.versions(KIND_JUMIN, []) == {}
+    with pytest.raises(ValueError):
+        store.versions("other", [code(1)])
+
+
+def test_lookups_return_the_record_in_force_of_each_person_linked_to_a_key(store):
+    day = "2025-04-01"
+    by_code = store.lookup_jumin_by_codes([code(1), code(9)], day)
+    assert set(by_code) == {code(1)} and by_code[code(1)]["update_seq"] == 2  # 3 is deleted
+    by_kojin = store.lookup_jumin_by_kojin_bango([kojin(2)], day)
+    assert set(by_kojin) == {code(2)} and by_kojin[code(2)]["change_reason"] == "職権消除"
+    first = next(r for r in store.versions(KIND_JUMIN, [code(1)])[code(1)] if r["update_seq"] == 1)
+    four = store.lookup_jumin_by_four([(first["birth_date"], first["k_addr"])], day)
+    # all three lived at this address once; code(3)'s only row lies after the day: not in force
+    assert set(four) == {code(1), code(2)}
+    assert set(store.lookup_jumin_by_four([(first["birth_date"], first["k_addr"])], "2030-01-01")) == {
+        code(1), code(2), code(3)}
+    assert store.lookup_jumin_by_codes([code(1)], "2010-03-31") == {}  # before any version
+    assert store.lookup_jumin_by_codes([], day) == {} and store.lookup_jumin_by_four([], day) == {}
+
+
+DAYS = ("2000-01-01", "2010-03-31", "2010-04-01", "2015-12-31", "2016-01-01", "2016-12-31", "2017-01-01",
+        "2019-12-31", "2020-01-01", "2029-12-31", "2030-01-01", "2099-12-31")
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_every_lookup_picks_what_the_reference_rule_picks(store, day):
+    """backend.in_force states SPEC §2's rule once; the SQL of every lookup must agree with it on
+    every day around each change (deleted and future-dated rows included)."""
+    codes = [code(1), code(2), code(3)]
+    for kind, lookup in ((KIND_JUMIN, store.lookup_jumin_by_codes), (KIND_FUHYO, store.lookup_fuhyo_by_codes)):
+        expected = {c: in_force(kind, vers, day) for c, vers in store.versions(kind, codes).items()}
+        expected = {c: r for c, r in expected.items() if r is not None}
+        got = lookup(codes, day)
+        assert got == expected, (kind, day)
+    rows = [r for vers in store.versions(KIND_JUMIN, codes).values() for r in vers]
+    four = store.lookup_jumin_by_four([(r["birth_date"], r["k_addr"]) for r in rows], day)
+    assert four == store.lookup_jumin_by_codes(codes, day)
+    kojin_hits = store.lookup_jumin_by_kojin_bango([r["kojin_bango"] for r in rows], day)
+    assert kojin_hits == store.lookup_jumin_by_codes(codes, day)
 
 
 def test_fuhyo_four_lookup_also_finds_the_last_address(store):
-    last = store.lookup_fuhyo_by_codes([code(1)])[code(1)]
-    abroad = next(r for r in last if r["change_date"] == "2016-01-01")
+    abroad = next(r for r in store.versions(KIND_FUHYO, [code(1)])[code(1)] if r["change_date"] == "2016-01-01")
     assert abroad["k_addr"] is None
-    found = store.lookup_fuhyo_by_four([(abroad["birth_date"], abroad["k_last_addr"])])
-    assert set(found) == {code(1)} and len(found[code(1)]) == 2
+    found = store.lookup_fuhyo_by_four([(abroad["birth_date"], abroad["k_last_addr"])], "2025-04-01")
+    assert set(found) == {code(1)} and found[code(1)]["change_date"] == "2016-01-01"
+    # the person is linked by the older row's address too, and answers with the record in force
+    home = next(r for r in store.versions(KIND_FUHYO, [code(1)])[code(1)] if r["change_date"] == "2010-04-01")
+    assert store.lookup_fuhyo_by_four([(home["birth_date"], home["k_addr"])], "2025-04-01")[code(1)] == abroad
 
 
 def test_provision_record_round_trip_and_since(store):
@@ -128,27 +166,19 @@ def test_a_store_of_another_layout_is_refused_at_open_not_misread(tmp_path):
     assert f"版 1" in err.value.message and f"版 {LAYOUT}" in err.value.message
 
 
-def test_lookup_rows_unpack_on_first_use_and_behave_as_full_mappings(store):
-    from bulktool.store.backend import PackedRow
+def test_rows_carry_every_column_converted_and_never_show_values_in_repr(store):
+    from bulktool.store.backend import StoredRow, stored_columns, unpack
 
-    versions = store.lookup_jumin_by_codes([code(1)])[code(1)]
-    row = versions[0]
-    assert isinstance(row, PackedRow)
-    assert dict.__len__(row) < 12  # only the real columns and address key so far
-    assert row["jumin_code"] == code(1) and dict.__len__(row) < 12  # a real column does not unpack
-    real = dict.__len__(row)
-    assert row["name"] and dict.__len__(row) == real + 1  # a packed cell converts that cell only
-    assert len(row) > 30 and dict.__len__(row) == len(row)  # a view unpacks the whole row
-    one_by_one = store.lookup_jumin_by_codes([code(1)])[code(1)][0]
-    for name in row:  # each cell read alone is the value the whole-row unpack gives (ints, None, flags)
-        assert one_by_one[name] == row[name] and type(one_by_one[name]) is type(row[name]), name
-    with pytest.raises(KeyError):
-        one_by_one["no_such_column"]
-    other = store.lookup_jumin_by_codes([code(1)])[code(1)][0]
-    assert other == row and dict(other) == dict(row)  # == and dict() see every column
-    fresh = store.lookup_jumin_by_codes([code(1)])[code(1)][0]
-    assert "k_name" in fresh and fresh.get("name") == row["name"] and fresh.get("absent", 7) == 7
-    assert row["name"] not in repr(row)  # no personal data in a repr
+    row = store.versions(KIND_JUMIN, [code(1)])[code(1)][0]
+    assert isinstance(row, StoredRow) and tuple(row) == stored_columns(KIND_JUMIN)
+    assert type(row["update_seq"]) is int and row["deleted_flag"] in (0, 1) and type(row["gaiji_flag"]) is int
+    assert row["name_gaiji_count"] == 0 and row["old_name"] is None  # a count is int; empty text is None
+    packed = store.db.execute("SELECT packed FROM jumin WHERE jumin_code = ? AND update_seq = ?",
+                              (code(1), row["update_seq"])).fetchone()[0]
+    assert {k: row[k] for k in unpack(KIND_JUMIN, packed)} == unpack(KIND_JUMIN, packed)  # one rule
+    in_force = store.lookup_jumin_by_codes([code(1)], "2025-04-01")[code(1)]
+    assert isinstance(in_force, StoredRow) and tuple(in_force) == stored_columns(KIND_JUMIN)
+    assert row["name"] not in repr(row) and code(1) not in repr(in_force) and code(1) not in str(in_force)
 
 
 def test_a_new_store_takes_the_page_size_asked_for_and_4096_by_default(tmp_path):

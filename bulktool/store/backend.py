@@ -10,14 +10,17 @@ What a backend stores
     but lookups return every column and key by name;
   * the provision record (SPEC §6b).
 
-What a backend does NOT decide
-  Which version of a person is in force on the 基準日, whether a condition holds, and what the
-  answer is: that is bulktool.matching, pure Python, identical for every backend. The lookups
-  therefore return *every version* of each person that some row of the store links to the key
-  asked for; matching picks the record in force and re-checks the condition on it.
+What a backend decides, and what it does not
+  A lookup answers with each linked person's *record in force* on the 基準日 — the one rule of
+  SPEC §2, written once in Python below (`in_force`) and checked against every backend's SQL by
+  tests/test_store_sqlite.py — because choosing it in the database keeps the older versions
+  (~40 % of the rows a batch touches) out of Python altogether (docs/store.md「Measured」).
+  Whether a condition holds on that record, and what the answer is, is bulktool.matching, pure
+  Python, identical for every backend. `versions` returns every stored row (loading checks,
+  tools).
 
-Rows come back as read-only mappings (column name → value): `PackedRow` here (packed cells
-unpacked on first use), a dict from psycopg's dict_row in PostgreSQL. Dates are `YYYY-MM-DD`
+Rows come back as mappings (column name → value), read-only by convention: `StoredRow` (a dict
+whose repr hides the values) from every backend. Dates are `YYYY-MM-DD`
 text; flags and counts are integers.
 """
 from __future__ import annotations
@@ -29,6 +32,7 @@ from bulktool.store.schema import COLUMNS, KIND_FUHYO, KIND_JUMIN
 
 Row = Mapping[str, Any]
 Versions = dict[str, list[Row]]  # 住民票コード → every row of that person in one table
+InForce = dict[str, Row]  # 住民票コード → that person's record in force on the 基準日 (`in_force`)
 
 # Match keys computed once at load time (store/load.py) and stored beside the columns:
 #   k_name      name_key(漢字氏名)                 k_kana      kana_key(ふりがな)
@@ -53,7 +57,7 @@ PROVISION_KEYS = ("jumin_code", "provided_on", "entry", "department", "purpose",
 # Schema columns stored as real database columns: what the SQL of the lookups and statistics
 # reads. Every other schema column and the name keys travel in ONE packed text value per row
 # (PACKED): the raw CSV cells in schema order, then the name keys, joined by PACK_SEP (U+001F,
-# refused in the input), unpacked by `unpack` only for the rows a lookup returns. Binding 8–10
+# refused in the input), split (`row_from_cells`) only for the rows a lookup returns. Binding 8–10
 # instead of 33–34 values per row is what makes the bulk load fast (docs/store.md).
 REAL_COLUMNS: dict[str, tuple[str, ...]] = {
     KIND_JUMIN: ("jumin_code", "update_seq", "change_date", "deleted_flag", "kojin_bango", "birth_date",
@@ -88,86 +92,61 @@ def converter(name: str):
     return None
 
 
-# column → (position among the packed cells, converter) per kind
-_PACKED_CELL = {kind: {n: (i, converter(n)) for i, n in enumerate(cols)} for kind, cols in PACKED_COLUMNS.items()}
+def stored_columns(kind: str) -> tuple[str, ...]:
+    """Every column a lookup returns, in the order a backend that stores the packed value reads
+    them: the real columns and address keys (load_columns without PACKED), then PACKED_COLUMNS."""
+    return load_columns(kind)[:-1] + PACKED_COLUMNS[kind]
 
 
-def unpack(kind: str, packed: str | list[str]) -> dict[str, Any]:
-    """The packed schema columns of one row as {column: value} (see `converter`). `packed` is the
-    stored value, or its cells already split."""
-    cells = packed.split(PACK_SEP) if isinstance(packed, str) else packed
-    return {n: convert(cells[i]) if convert is not None else (cells[i] or None)
-            for n, (i, convert) in _PACKED_CELL[kind].items()}
+# (position, converter) of the cells that are not plain text, per kind, over stored_columns
+_CONVERSIONS = {kind: tuple((i, converter(n)) for i, n in enumerate(stored_columns(kind)) if converter(n))
+                for kind in COLUMNS}
 
 
-class PackedRow(dict):
-    """A stored row as a mapping: the real columns at once, the packed cells on first use.
-    Matching reads a few packed cells (names, kana, address, …) of a record in force only, so
-    the older versions a lookup returns are never unpacked, and a record in force converts only
-    the cells read. A dict subclass so that reading a real column stays a plain dict lookup;
-    every view (iteration, len, in, get, ==) unpacks the whole row first."""
+class StoredRow(dict):
+    """A stored row as returned by lookups: a plain dict whose repr never shows the values
+    (they are personal data), so a row in a log line or an exception names no resident."""
 
-    __slots__ = ("_kind", "_packed")
-
-    def __init__(self, kind: str, cols: Iterable[tuple[str, Any]], packed: list[str]) -> None:
-        super().__init__(cols)
-        self._kind = kind
-        self._packed: list[str] | None = packed  # the packed cells, split
-
-    def _unpack(self) -> None:
-        if self._packed is not None:
-            packed, self._packed = self._packed, None
-            self.update(unpack(self._kind, packed))
-
-    def __missing__(self, key: str) -> Any:
-        if self._packed is None:
-            raise KeyError(key)
-        i, convert = _PACKED_CELL[self._kind][key]  # KeyError for a name that is no column
-        v = self._packed[i]
-        v = convert(v) if convert is not None else (v or None)
-        dict.__setitem__(self, key, v)
-        return v
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def __contains__(self, key: object) -> bool:
-        self._unpack()
-        return dict.__contains__(self, key)
-
-    def __iter__(self):
-        self._unpack()
-        return dict.__iter__(self)
-
-    def __len__(self) -> int:
-        self._unpack()
-        return dict.__len__(self)
-
-    def keys(self):
-        self._unpack()
-        return dict.keys(self)
-
-    def values(self):
-        self._unpack()
-        return dict.values(self)
-
-    def items(self):
-        self._unpack()
-        return dict.items(self)
-
-    def __eq__(self, other: object) -> bool:
-        self._unpack()
-        if isinstance(other, PackedRow):
-            other._unpack()
-        return dict.__eq__(self, other)
-
-    __hash__ = None  # type: ignore[assignment]
+    __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"PackedRow({self._kind}, {len(self)} columns)"  # never the values: they are personal data
+        return f"StoredRow({len(self)} columns)"
+
+
+def row_from_cells(kind: str, names: tuple[str, ...], cells: Sequence[str]) -> StoredRow:
+    """One stored row as {column: value} from its cells as text, in stored_columns(kind) order
+    (`names` is that tuple, passed in so that a caller building many rows looks it up once):
+    empty text → None, then each flag and count through `converter`. Lookups build every row
+    they return at once: they return records in force, nearly all of which matching reads."""
+    values = [c or None for c in cells]
+    for i, convert in _CONVERSIONS[kind]:
+        values[i] = convert(values[i])
+    return StoredRow(zip(names, values))
+
+
+def unpack(kind: str, packed: str) -> dict[str, Any]:
+    """The packed schema columns of one stored value as {column: value} (see `converter`)."""
+    cells = packed.split(PACK_SEP)
+    return {n: (convert(c) if convert else (c or None))
+            for n, c, convert in zip(PACKED_COLUMNS[kind], cells, map(converter, PACKED_COLUMNS[kind]))}
+
+
+def in_force(kind: str, versions: Sequence[Row], as_of: str) -> Row | None:
+    """The record in force on `as_of` (YYYY-MM-DD) among one person's rows (SPEC §2): jumin —
+    among the rows with 異動年月日 ≤ as_of and 削除フラグ not set, the highest 更新順番号;
+    fuhyo — the row with the latest 異動年月日 ≤ as_of. None when no row qualifies. Backends
+    apply this rule in their lookups; this is its statement, and the tests' reference."""
+    best = None
+    if kind == KIND_JUMIN:
+        for v in versions:
+            if not v["deleted_flag"] and v["change_date"] <= as_of and (
+                    best is None or v["update_seq"] > best["update_seq"]):
+                best = v
+    else:
+        for v in versions:
+            if v["change_date"] <= as_of and (best is None or v["change_date"] > best["change_date"]):
+                best = v
+    return best
 
 
 class StoreBackend(Protocol):
@@ -189,22 +168,27 @@ class StoreBackend(Protocol):
     def rollback_load(self) -> None:
         """Undo everything since begin_load (nothing of the command is kept)."""
 
-    # --- batch lookups: every version of each person linked to a key ------------------
+    # --- batch lookups: the record in force on `as_of` (YYYY-MM-DD) of each linked person ----
+    # A person linked to a key by any stored row (an older version's 個人番号 too: matching
+    # re-checks the key on the record in force) and having a record in force on as_of.
     # matching.match calls them from one worker thread (never two at once, never beside another
     # call on this backend): a backend's connection must allow use from a thread other than
     # the one that opened it. The faster a lookup gives up the GIL, the more it overlaps.
-    def lookup_jumin_by_codes(self, codes: Iterable[str]) -> Versions: ...
+    def lookup_jumin_by_codes(self, codes: Iterable[str], as_of: str) -> InForce: ...
 
-    def lookup_jumin_by_kojin_bango(self, numbers: Iterable[str]) -> Versions:
+    def lookup_jumin_by_kojin_bango(self, numbers: Iterable[str], as_of: str) -> InForce:
         """Persons having a jumin row (any version) that carries one of the 個人番号."""
 
-    def lookup_jumin_by_four(self, keys: Iterable[tuple[str, str]]) -> Versions:
+    def lookup_jumin_by_four(self, keys: Iterable[tuple[str, str]], as_of: str) -> InForce:
         """Persons having a jumin row with (birth date, address key) among `keys`."""
 
-    def lookup_fuhyo_by_codes(self, codes: Iterable[str]) -> Versions: ...
+    def lookup_fuhyo_by_codes(self, codes: Iterable[str], as_of: str) -> InForce: ...
 
-    def lookup_fuhyo_by_four(self, keys: Iterable[tuple[str, str]]) -> Versions:
+    def lookup_fuhyo_by_four(self, keys: Iterable[tuple[str, str]], as_of: str) -> InForce:
         """Persons having a fuhyo row with (birth date, key of 住所漢字 or 最終住所漢字)."""
+
+    def versions(self, kind: str, codes: Iterable[str]) -> Versions:
+        """Every stored row of these persons in table `kind`, in no particular order."""
 
     # --- provision record (SPEC §6b) ----------------------------------------------------
     def record_provisions(self, rows: Iterable[Mapping[str, Any]]) -> int:

@@ -6,7 +6,7 @@ and batch lookups pass their keys as one JSON parameter (json_each), not through
 
 Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of SPEC §2;
 the columns the SQL reads, the address keys, and one `packed` value holding everything else,
-backend.REAL_COLUMNS / PACKED_COLUMNS; lookups return every column; packed cells are unpacked on first use),
+backend.REAL_COLUMNS / PACKED_COLUMNS; lookups return every column as a plain dict),
 `provisions` (SPEC §6b). Secondary indexes serve the batch lookups; when a load starts on an
 empty table they are dropped and rebuilt after the load (one sort instead of 10M random inserts).
 """
@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from bulktool.messages import BulkError
-from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACK_SEP, PACKED, PACKED_COLUMNS,
-                                    PRIMARY_KEYS, PROVISION_KEYS, PackedRow, Versions, converter, load_columns)
+from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACK_SEP, PACKED,
+                                    PRIMARY_KEYS, PROVISION_KEYS, InForce, Row, Versions, load_columns,
+                                    row_from_cells, stored_columns)
 from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, KINDS, REMOVAL_REASONS
 
 
@@ -48,11 +49,6 @@ CREATE INDEX IF NOT EXISTS provisions_code ON provisions(jumin_code, provided_on
 def _table_ddl(kind: str) -> str:
     cols = ", ".join(f"{c} {'INTEGER' if c in INT_COLUMNS else 'TEXT'}" for c in load_columns(kind))
     return f"CREATE TABLE IF NOT EXISTS {kind} ({cols}, PRIMARY KEY ({', '.join(PRIMARY_KEYS[kind])}))"
-
-
-# (position, converter) of the integer columns among the real columns of each table
-_INT_POSITIONS = {kind: tuple((i, converter(c)) for i, c in enumerate(load_columns(kind)[:-1]) if converter(c))
-                  for kind in KINDS}
 
 
 def _iso(day: date | str) -> str:
@@ -159,8 +155,16 @@ class SqliteStore:
         self.db.execute("PRAGMA synchronous=FULL")
 
     # --- batch lookups ------------------------------------------------------------------
-    def _versions(self, kind: str, where: str, param: list) -> Versions:
-        """Every row of the persons `where` selects, as {住民票コード: [PackedRow, …]}.
+    # The record in force on D (backend.in_force, SPEC §2) chosen in SQL: SQLite documents that
+    # with exactly one max() aggregate the bare columns come from the row holding the maximum.
+    _IN_FORCE = {
+        KIND_JUMIN: ("max(update_seq)", "AND ifnull(deleted_flag, 0) = 0 AND change_date <= ?2"),
+        KIND_FUHYO: ("max(change_date)", "AND change_date <= ?2"),
+    }
+
+    def _rows(self, kind: str, where: str, param: list, as_of: str | None) -> list[Row]:
+        """The rows of the persons `where` selects: every version (as_of None), or each
+        person's record in force on as_of.
 
         The answer comes back as ONE row — all cells of all rows joined by U+001F, which no
         stored cell holds (store load refuses it; the packed value has exactly
@@ -168,54 +172,63 @@ class SqliteStore:
         sqlite3 module releases the GIL for each step: one step lets a lookup on matching's
         worker thread run its SQL beside the Python of the main thread, where a step per row
         would hand the GIL back and forth a hundred thousand times (docs/store.md)."""
-        out: Versions = {}
         if not param:
-            return out
+            return []
         cols = load_columns(kind)
         assert cols[-1] == PACKED  # real columns, address keys, then the packed value
         joined = " || char(31) || ".join(f"ifnull({c}, '')" for c in cols)
-        sql = f"SELECT count(*), group_concat({joined}, char(31)) FROM {kind} WHERE jumin_code IN ({where})"
-        rows, text = self.db.execute(sql, (json.dumps(param, ensure_ascii=False),)).fetchone()
+        args: tuple = (json.dumps(param, ensure_ascii=False),)
+        if as_of is None:
+            sql = f"SELECT count(*), group_concat({joined}, char(31)) FROM {kind} WHERE jumin_code IN ({where})"
+        else:
+            pick, rule = self._IN_FORCE[kind]
+            sql = (f"SELECT count(*), group_concat(x, char(31)) FROM (SELECT {pick}, {joined} AS x FROM {kind} "
+                   f"WHERE jumin_code IN ({where}) {rule} GROUP BY jumin_code)")
+            args += (as_of,)
+        rows, text = self.db.execute(sql, args).fetchone()
         if not rows:
-            return out
-        names = cols[:-1]
-        real, width = len(names), len(names) + len(PACKED_COLUMNS[kind])
+            return []
+        names = stored_columns(kind)
+        width = len(names)
         cells = text.split(PACK_SEP)
         if len(cells) != rows * width:
             raise BulkError("E-STO-007", table=kind)
-        ints = _INT_POSITIONS[kind]
-        for i in range(0, len(cells), width):
-            values = cells[i:i + real]
-            if "" in values:  # rare: a NULL column (no 個人番号, no address key abroad)
-                values = [v or None for v in values]
-            for j, convert in ints:
-                values[j] = convert(values[j])
-            out.setdefault(values[0], []).append(PackedRow(kind, zip(names, values), cells[i + real:i + width]))
+        return [row_from_cells(kind, names, cells[i:i + width]) for i in range(0, len(cells), width)]
+
+    def _in_force(self, kind: str, where: str, param: list, as_of: str) -> InForce:
+        return {row["jumin_code"]: row for row in self._rows(kind, where, param, as_of)}
+
+    def versions(self, kind: str, codes: Iterable[str]) -> Versions:
+        if kind not in KINDS:
+            raise ValueError(kind)
+        out: Versions = {}
+        for row in self._rows(kind, "SELECT value FROM json_each(?1)", sorted(set(codes)), None):
+            out.setdefault(row["jumin_code"], []).append(row)
         return out
 
-    def lookup_jumin_by_codes(self, codes: Iterable[str]) -> Versions:
-        return self._versions(KIND_JUMIN, "SELECT value FROM json_each(?)", sorted(set(codes)))
+    def lookup_jumin_by_codes(self, codes: Iterable[str], as_of: str) -> InForce:
+        return self._in_force(KIND_JUMIN, "SELECT value FROM json_each(?1)", sorted(set(codes)), as_of)
 
-    def lookup_jumin_by_kojin_bango(self, numbers: Iterable[str]) -> Versions:
-        return self._versions(KIND_JUMIN, "SELECT j.jumin_code FROM json_each(?) q JOIN jumin j "
-                                          "ON j.kojin_bango = q.value", sorted(set(numbers)))
+    def lookup_jumin_by_kojin_bango(self, numbers: Iterable[str], as_of: str) -> InForce:
+        return self._in_force(KIND_JUMIN, "SELECT j.jumin_code FROM json_each(?1) q JOIN jumin j "
+                                          "ON j.kojin_bango = q.value", sorted(set(numbers)), as_of)
 
-    def _four(self, kind: str, keys: Iterable[tuple[str, str]]) -> Versions:
-        sub = (f"SELECT t.jumin_code FROM json_each(?) q JOIN {kind} t "
+    def _four(self, kind: str, keys: Iterable[tuple[str, str]], as_of: str) -> InForce:
+        sub = (f"SELECT t.jumin_code FROM json_each(?1) q JOIN {kind} t "
                f"ON t.birth_date = q.value->>0 AND t.k_addr = q.value->>1")
         if kind == KIND_FUHYO:
             sub += (" UNION SELECT t.jumin_code FROM json_each(?1) q JOIN fuhyo t "
                     "ON t.birth_date = q.value->>0 AND t.k_last_addr = q.value->>1")
-        return self._versions(kind, sub, sorted(set(keys)))
+        return self._in_force(kind, sub, sorted(set(keys)), as_of)
 
-    def lookup_jumin_by_four(self, keys: Iterable[tuple[str, str]]) -> Versions:
-        return self._four(KIND_JUMIN, keys)
+    def lookup_jumin_by_four(self, keys: Iterable[tuple[str, str]], as_of: str) -> InForce:
+        return self._four(KIND_JUMIN, keys, as_of)
 
-    def lookup_fuhyo_by_codes(self, codes: Iterable[str]) -> Versions:
-        return self._versions(KIND_FUHYO, "SELECT value FROM json_each(?)", sorted(set(codes)))
+    def lookup_fuhyo_by_codes(self, codes: Iterable[str], as_of: str) -> InForce:
+        return self._in_force(KIND_FUHYO, "SELECT value FROM json_each(?1)", sorted(set(codes)), as_of)
 
-    def lookup_fuhyo_by_four(self, keys: Iterable[tuple[str, str]]) -> Versions:
-        return self._four(KIND_FUHYO, keys)
+    def lookup_fuhyo_by_four(self, keys: Iterable[tuple[str, str]], as_of: str) -> InForce:
+        return self._four(KIND_FUHYO, keys, as_of)
 
     # --- provision record (SPEC §6b) ----------------------------------------------------
     def record_provisions(self, rows: Iterable[Mapping[str, Any]]) -> int:
