@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable, Sequence
@@ -31,6 +32,8 @@ GAIJI_COLUMN = "外字フラグ"
 GETA = "〓"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
+# a cell of a row joined by NUL that begins with a formula prefix (a prefilter: neutralise_all decides)
+_FORMULA_CELL = re.compile("(?:^|\0)[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "cp932": "cp932",
              "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "ms932": "cp932"}
 _CP932_MAP = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
@@ -112,10 +115,11 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(cols)
-    blank = [""] * len(data_cols)
+    blank = ("",) * len(data_cols)
     by_status = dict.fromkeys(Status, 0)
     code_of = {s: s.value for s in Status}  # Enum.value is a slow property; a dict is not
     count_of = {Status.HIT: "1", Status.HIT_REMOVED: "1", Status.NOT_FOUND: "0", Status.INPUT_ERROR: ""}
+    formula = _FORMULA_CELL.search
     not_found: list[str] = []
     rows = subs = 0
     for r in results:
@@ -127,24 +131,29 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
             count = "" if r.count is None else str(r.count)
         elif status is Status.NOT_FOUND:
             not_found.append(r.renban)
-        cells = [r.renban or "", code_of[status], r.message or status.label, count]
         provided = status in _PROVIDED
-        if provided:
-            cells += [v if type(v) is str else _text(v) for v in map(r.record.get, data_cols)]
-        else:
-            cells += blank
+        # the permitted fields, "" where the record has none (a 附票 record has no 異動事由)
+        cells = [r.renban or "", code_of[status], r.message or status.label, count,
+                 *(map(r.record.get, data_cols, blank) if provided else blank)]
+        try:
+            line = "\0".join(cells)  # one string to test the whole row at once
+        except TypeError:  # a date or None among the cells (callers other than matching)
+            cells = [_text(c) for c in cells]
+            line = "\0".join(cells)
         gaiji = provided and r.gaiji
         if cp932:
             try:  # the common case: the whole row fits (the codec itself maps 〜 − ‖ ¢ £ ¬)
-                "".join(cells).encode("cp932")
+                line.encode("cp932")
             except UnicodeEncodeError:
                 for i, c in enumerate(cells):
                     cells[i], n = to_cp932(c)
                     if n:
                         subs += n
                         gaiji = True
+        if formula(line):  # some cell may begin like a formula: check each (rare)
+            cells = neutralise_all(cells)
         cells.append("1" if gaiji else "")
-        writer.writerow(neutralise_all(cells))
+        writer.writerow(cells)
         if rows % _FLUSH_ROWS == 0:
             out.write(buf.getvalue().encode(codec))
             buf.seek(0)

@@ -6,10 +6,12 @@ import io
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bulktool.manifest import count_statuses
 from bulktool.model import FUHYO_FIELDS, JUMIN_FIELDS, MatchResult, Status
-from bulktool.results import RESULT_COLUMNS_FIXED, write_results
+from bulktool.results import RESULT_COLUMNS_FIXED, neutralise, write_results
 
 RECORD = {"住民票コード": "01234567890", "氏名": "試験 太郎", "氏名かな": "しけん たろう", "生年月日": "1975-04-01",
           "性別": "1", "住所": "架空県見本市1-2-3", "個人番号": "012345678901", "異動事由": "転入",
@@ -165,6 +167,19 @@ def test_formula_cells_are_neutralised(start):
     rows = as_dicts(write_results(results, fields=["氏名", "住所"]).data)
     assert rows[0]["住所"] == f"'{start}SUM(A1)" and rows[0]["氏名"].startswith(f"'{start}")
     assert rows[1]["連番"] == f"'{start}2"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="=+-@\t\r a1漢,\"", max_size=6), min_size=3, max_size=3))
+def test_every_cell_is_neutralised_exactly_as_the_one_rule_says(texts):
+    """write_results tests a whole row at once before looking at cells: it must agree with
+    neutralise() on every cell, wherever in the row a formula-like cell sits."""
+    renban, name, address = texts
+    rec = dict(RECORD, 氏名=name, 住所=address)
+    row = parse(write_results([hit(1, rec)], fields=["氏名", "住所"]).data)[1]
+    assert row[0] == neutralise(str(1)) and row[4:6] == [neutralise(name), neutralise(address)]
+    miss = parse(write_results([MatchResult(1, renban, Status.NOT_FOUND, 0, "該当なし")], fields=["氏名"]).data)[1]
+    assert miss[0] == neutralise(renban)
 
 
 def test_ordinary_cells_are_not_touched():
