@@ -299,7 +299,7 @@ def parse_rows(header: list[str], rows: Iterable[tuple[int, list]], limits: Limi
     n = 0
     for line, raw in rows:
         if plain:  # CSV: every cell is text, and its stripped form is all parse_row needs
-            cells = texts = {h: c.strip() for h, c in zip(header, raw)}
+            cells = texts = dict(zip(header, map(str.strip, raw)))
         else:  # xlsx: dates and number cells keep their type in `cells`
             cells = dict(zip(header, raw))
             texts = _texts(cells)

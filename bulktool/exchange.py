@@ -229,8 +229,10 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
 
     def remember(it):
         for r in it:
-            if r.status.value in ("00", "10") and r.record.get("住民票コード"):
-                provided.append(r.record["住民票コード"])
+            if r.record:  # 00 and 10 only (a dict read: Enum.value per row is a slow property)
+                code = r.record.get("住民票コード")
+                if code:
+                    provided.append(code)
             yield r
 
     with fewer_collections():

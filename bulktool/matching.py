@@ -33,6 +33,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
+from functools import lru_cache
 from itertools import islice
 from operator import itemgetter
 from typing import Iterable, Iterator, Mapping
@@ -88,11 +89,9 @@ class _Query:
             self.mode = MODE_FOUR if (self.name or self.kana) and self.birth and self.addr else None
 
     def holds(self, rec: Mapping) -> bool:
-        """Whether the condition holds on `rec`, the record in force."""
-        if self.mode == MODE_KOJIN:
-            return rec["kojin_bango"] == self.cond.kojin_bango
-        if self.mode == MODE_CODE:
-            return rec["jumin_code"] == self.cond.jumin_code
+        """Whether the 4情報 condition holds on `rec`, the record in force. (A key condition
+        needs no check: its candidates come from an index built on that very key of the
+        records in force, so they carry it.)"""
         if rec["birth_date"] != self.birth:
             return False
         if self.addr != rec["k_addr"] and not (self.kind == KIND_FUHYO and self.addr == rec["k_last_addr"]):
@@ -109,19 +108,21 @@ class _Query:
 _JUMIN_CELLS = itemgetter("jumin_code", "name", "name_kana", "birth_date", "sex", "address", "kojin_bango",
                           "change_reason", "change_date")
 _FUHYO_CELLS = itemgetter("jumin_code", "name", "name_kana", "birth_date", "sex", "address", "last_address")
+_is_removal = lru_cache(maxsize=4096)(is_removal)  # a handful of distinct 異動事由 in any store
 
 
-def _record(kind: str, rec: Mapping, kojin: str | None) -> dict[str, str]:
-    if kind == KIND_JUMIN:
-        code, name, kana, birth, sex, address, number, reason, changed = _JUMIN_CELLS(rec)
-        return {"住民票コード": code, "氏名": name, "氏名かな": kana or "", "生年月日": birth, "性別": sex,
-                "住所": address, "個人番号": number or "", "異動事由": reason, "異動年月日": changed}
+def _jumin_record(rec: Mapping) -> dict[str, str]:
+    code, name, kana, birth, sex, address, number, reason, changed = _JUMIN_CELLS(rec)
+    return {"住民票コード": code, "氏名": name, "氏名かな": kana or "", "生年月日": birth, "性別": sex,
+            "住所": address, "個人番号": number or "", "異動事由": reason, "異動年月日": changed}
+
+
+def _fuhyo_record(rec: Mapping) -> dict[str, str]:
+    """A 附票 answer: the 住所漢字, or for a person abroad the 最終住所漢字. (個人番号 is added
+    by _decide for a permitted purpose.)"""
     code, name, kana, birth, sex, address, last = _FUHYO_CELLS(rec)
-    out = {"住民票コード": code, "氏名": name, "氏名かな": kana or "", "生年月日": birth, "性別": sex,
-           "住所": address or last or ""}
-    if kojin is not None:
-        out["個人番号"] = kojin
-    return out
+    return {"住民票コード": code, "氏名": name, "氏名かな": kana or "", "生年月日": birth, "性別": sex,
+            "住所": address or last or ""}
 
 
 def match(items: Iterable[SearchCondition | RowError], backend: StoreBackend, *, as_of: date,
@@ -169,84 +170,93 @@ def _queries(batch: list) -> list[_Query | None]:
     return [None if isinstance(x, RowError) else _Query(x) for x in batch]
 
 
-def _lookup(backend: StoreBackend, queries: list[_Query | None], day: str) -> dict[str, InForce]:
-    """The record in force on `day` of every person the batch can mean, per kind, in ≤ 5 calls."""
+def _lookup(backend: StoreBackend, queries: list[_Query | None], day: str) -> dict[tuple[str, str], InForce]:
+    """The record in force on `day` of every person the batch can mean, per (kind, key mode),
+    in ≤ 5 backend calls."""
     live = [q for q in queries if q is not None and q.mode is not None]
 
     def keys(kind: str, mode: str, attr) -> list:
         return [attr(q) for q in live if q.kind == kind and q.mode == mode]
 
-    jumin: InForce = {}
-    fuhyo: InForce = {}
-    for got in (backend.lookup_jumin_by_kojin_bango(keys(KIND_JUMIN, MODE_KOJIN, lambda q: q.cond.kojin_bango), day),
-                backend.lookup_jumin_by_codes(keys(KIND_JUMIN, MODE_CODE, lambda q: q.cond.jumin_code), day),
-                backend.lookup_jumin_by_four(keys(KIND_JUMIN, MODE_FOUR, lambda q: (q.birth, q.addr)), day)):
-        jumin.update(got)
-    for got in (backend.lookup_fuhyo_by_codes(keys(KIND_FUHYO, MODE_CODE, lambda q: q.cond.jumin_code), day),
-                backend.lookup_fuhyo_by_four(keys(KIND_FUHYO, MODE_FOUR, lambda q: (q.birth, q.addr)), day)):
-        fuhyo.update(got)
-    return {KIND_JUMIN: jumin, KIND_FUHYO: fuhyo}
+    return {
+        (KIND_JUMIN, MODE_KOJIN): backend.lookup_jumin_by_kojin_bango(
+            keys(KIND_JUMIN, MODE_KOJIN, lambda q: q.cond.kojin_bango), day),
+        (KIND_JUMIN, MODE_CODE): backend.lookup_jumin_by_codes(
+            keys(KIND_JUMIN, MODE_CODE, lambda q: q.cond.jumin_code), day),
+        (KIND_JUMIN, MODE_FOUR): backend.lookup_jumin_by_four(
+            keys(KIND_JUMIN, MODE_FOUR, lambda q: (q.birth, q.addr)), day),
+        (KIND_FUHYO, MODE_CODE): backend.lookup_fuhyo_by_codes(
+            keys(KIND_FUHYO, MODE_CODE, lambda q: q.cond.jumin_code), day),
+        (KIND_FUHYO, MODE_FOUR): backend.lookup_fuhyo_by_four(
+            keys(KIND_FUHYO, MODE_FOUR, lambda q: (q.birth, q.addr)), day),
+    }
 
 
-def _index(kind: str, records: InForce) -> dict:
-    """Records in force indexed by 個人番号 (jumin) and (birth date, address key)."""
-    by_key: dict[object, list[Mapping]] = {}
-    for rec in records.values():
-        if kind == KIND_JUMIN and rec["kojin_bango"]:
-            by_key.setdefault(rec["kojin_bango"], []).append(rec)
-        by_key.setdefault((rec["birth_date"], rec["k_addr"]), []).append(rec)
-        if kind == KIND_FUHYO and rec["k_last_addr"] and rec["k_last_addr"] != rec["k_addr"]:
-            by_key.setdefault((rec["birth_date"], rec["k_last_addr"]), []).append(rec)
-    return by_key
+def _index(found: dict[tuple[str, str], InForce]) -> dict[tuple[str, str], dict]:
+    """Each lookup's records in force indexed by the key its conditions give: 住民票コード (the
+    lookup's own keys), 個人番号, or (birth date, address key; 附票 also 最終住所). A condition
+    meets only the records its own lookup found: any person whose record in force carries the
+    condition's key is among them, since that lookup searched every row for the key."""
+    index: dict[tuple[str, str], dict] = {}
+    for (kind, mode), records in found.items():
+        if mode == MODE_CODE:
+            index[kind, mode] = records
+            continue
+        by_key: dict[object, list[Mapping]] = {}
+        for rec in records.values():
+            if mode == MODE_KOJIN:
+                if rec["kojin_bango"]:
+                    by_key.setdefault(rec["kojin_bango"], []).append(rec)
+                continue
+            by_key.setdefault((rec["birth_date"], rec["k_addr"]), []).append(rec)
+            if kind == KIND_FUHYO and rec["k_last_addr"] and rec["k_last_addr"] != rec["k_addr"]:
+                by_key.setdefault((rec["birth_date"], rec["k_last_addr"]), []).append(rec)
+        index[kind, mode] = by_key
+    return index
 
 
-def _decide(batch: list, queries: list[_Query | None], found: dict[str, InForce], jumin_by_codes,
+def _decide(batch: list, queries: list[_Query | None], found: dict[tuple[str, str], InForce], jumin_by_codes,
             day: str, kojin_for_fuhyo: bool) -> list[MatchResult]:
     """The answers of one batch from its lookups (`jumin_by_codes` fetches the 個人番号 of 附票 hits)."""
-    index = {kind: (found[kind], _index(kind, found[kind])) for kind in (KIND_JUMIN, KIND_FUHYO)}
-    hits: list[list[Mapping] | None] = []
-    fuhyo_codes: set[str] = set()
-    for q in queries:
-        if q is None or q.mode is None:
-            hits.append(None)
-            continue
-        by_code, by_key = index[q.kind]
-        if q.mode == MODE_CODE:
-            rec = by_code.get(q.cond.jumin_code)
-            cands = [rec] if rec is not None else []
-        elif q.mode == MODE_KOJIN:
-            cands = by_key.get(q.cond.kojin_bango, [])
-        else:
-            cands = by_key.get((q.birth, q.addr), [])
-        recs = [r for r in cands if q.holds(r)]
-        hits.append(recs)
-        if q.kind == KIND_FUHYO and len(recs) == 1:
-            fuhyo_codes.add(recs[0]["jumin_code"])
-    kojin_of: dict[str, str] = {}
-    if kojin_for_fuhyo and fuhyo_codes:
-        for code, rec in jumin_by_codes(fuhyo_codes, day).items():
-            if rec["kojin_bango"]:
-                kojin_of[code] = rec["kojin_bango"]
+    index = _index(found)
     out: list[MatchResult] = []
-    for item, q, recs in zip(batch, queries, hits):
-        if isinstance(item, RowError):
+    fuhyo_hits: list[MatchResult] = []  # 附票 answers waiting for their 個人番号
+    for item, q in zip(batch, queries):
+        if q is None:
             out.append(MatchResult(item.row_no, item.renban or "", Status.INPUT_ERROR, None, item.message))
-        elif recs is None:
+            continue
+        mode = q.mode
+        if mode is None:
             err = RowError(item.row_no, item.line, item.renban, "住所", NO_ADDRESS_REASON)
             out.append(MatchResult(item.row_no, item.renban, Status.INPUT_ERROR, None, err.message))
-        elif not recs:
+            continue
+        kind = q.kind
+        if mode == MODE_FOUR:
+            recs = [r for r in index[kind, mode].get((q.birth, q.addr), ()) if q.holds(r)]
+        elif mode == MODE_CODE:
+            rec = index[kind, mode].get(item.jumin_code)
+            recs = (rec,) if rec is not None else ()
+        else:
+            recs = index[kind, mode].get(item.kojin_bango, ())
+        if not recs:
             out.append(MatchResult(item.row_no, item.renban, Status.NOT_FOUND, 0, _LABEL[Status.NOT_FOUND]))
         elif len(recs) > 1:
             out.append(MatchResult(item.row_no, item.renban, Status.MULTIPLE, len(recs), _LABEL[Status.MULTIPLE]))
         else:
             rec = recs[0]
-            if q.kind == KIND_JUMIN:
-                removed = is_removal(rec["change_reason"])
-                kojin = None
+            if kind == KIND_JUMIN:
+                status = Status.HIT_REMOVED if _is_removal(rec["change_reason"]) else Status.HIT
+                out.append(MatchResult(item.row_no, item.renban, status, 1, _LABEL[status],
+                                       _jumin_record(rec), bool(rec["gaiji_flag"])))
             else:
-                removed = rec["fuhyo_status"] == FUHYO_STATUS_REMOVED
-                kojin = kojin_of.get(rec["jumin_code"], "") if kojin_for_fuhyo else None
-            status = Status.HIT_REMOVED if removed else Status.HIT
-            out.append(MatchResult(item.row_no, item.renban, status, 1, _LABEL[status],
-                                   _record(q.kind, rec, kojin), bool(rec["gaiji_flag"])))
+                status = Status.HIT_REMOVED if rec["fuhyo_status"] == FUHYO_STATUS_REMOVED else Status.HIT
+                out.append(MatchResult(item.row_no, item.renban, status, 1, _LABEL[status],
+                                       _fuhyo_record(rec), bool(rec["gaiji_flag"])))
+                if kojin_for_fuhyo:
+                    fuhyo_hits.append(out[-1])
+    if fuhyo_hits:  # 個人番号 from the jumin record in force, through the 住民票コード, in memory only
+        found_jumin = jumin_by_codes({r.record["住民票コード"] for r in fuhyo_hits}, day)
+        for r in fuhyo_hits:
+            rec = found_jumin.get(r.record["住民票コード"])
+            r.record["個人番号"] = (rec["kojin_bango"] or "") if rec is not None else ""
     return out
