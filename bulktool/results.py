@@ -32,8 +32,11 @@ GAIJI_COLUMN = "外字フラグ"
 GETA = "〓"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
-# a cell of a row joined by NUL that begins with a formula prefix (a prefilter: neutralise_all decides)
-_FORMULA_CELL = re.compile("(?:^|\0)[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
+# a character that makes csv.QUOTE_MINIMAL quote a cell (neutralising and 〓 add none of them)
+_QUOTED = re.compile('[",\r\n]')
+# a cell after the first, in a row joined by NUL, that begins with a formula prefix (a prefilter:
+# neutralise_all decides). No "^|" alternative: a literal first character lets re scan fast.
+_LATER_FORMULA_CELL = re.compile("\0[" + re.escape("".join(FORMULA_PREFIXES)) + "]")
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "cp932": "cp932",
              "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "ms932": "cp932"}
 _CP932_MAP = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
@@ -119,7 +122,9 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
     by_status = dict.fromkeys(Status, 0)
     code_of = {s: s.value for s in Status}  # Enum.value is a slow property; a dict is not
     count_of = {Status.HIT: "1", Status.HIT_REMOVED: "1", Status.NOT_FOUND: "0", Status.INPUT_ERROR: ""}
-    formula = _FORMULA_CELL.search
+    later_formula = _LATER_FORMULA_CELL.search
+    needs_quotes = _QUOTED.search
+    write = buf.write
     not_found: list[str] = []
     rows = subs = 0
     for r in results:
@@ -150,10 +155,13 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
                     if n:
                         subs += n
                         gaiji = True
-        if formula(line):  # some cell may begin like a formula: check each (rare)
+        if line[:1] in _FORMULA_STARTS or later_formula(line):  # a cell may begin like a formula (rare)
             cells = neutralise_all(cells)
         cells.append("1" if gaiji else "")
-        writer.writerow(cells)
+        if needs_quotes(line) is None:  # what csv.writer writes for such a row, without its per-cell work
+            write(",".join(cells) + "\r\n")
+        else:
+            writer.writerow(cells)
         if rows % _FLUSH_ROWS == 0:
             out.write(buf.getvalue().encode(codec))
             buf.seek(0)

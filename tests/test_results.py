@@ -182,6 +182,22 @@ def test_every_cell_is_neutralised_exactly_as_the_one_rule_says(texts):
     assert miss[0] == neutralise(renban)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet='",\r\n=- a漢\'', max_size=5), min_size=3, max_size=3))
+def test_rows_are_byte_for_byte_what_csv_writer_writes(texts):
+    """write_results writes a row that needs no quotes itself: it must be the bytes csv.writer
+    (QUOTE_MINIMAL, CRLF) writes for the same cells."""
+    renban, name, address = texts
+    table = write_results([hit(1, dict(RECORD, 氏名=name, 住所=address)),
+                           MatchResult(2, renban, Status.NOT_FOUND, 0, "該当なし")], fields=["氏名", "住所"])
+    expected = io.StringIO()
+    w = csv.writer(expected, lineterminator="\r\n")
+    w.writerow(["連番", "処理結果コード", "処理結果", "該当件数", "氏名", "住所", "外字フラグ"])
+    w.writerow(["1", "00", "該当", "1", neutralise(name), neutralise(address), ""])
+    w.writerow([neutralise(renban), "20", "該当なし", "0", "", "", ""])
+    assert table.data == b"\xef\xbb\xbf" + expected.getvalue().encode("utf-8")
+
+
 def test_ordinary_cells_are_not_touched():
     rec = dict(RECORD, 住所="架空県見本市1-2-3", 氏名="試験=太郎")
     row = as_dicts(write_results([hit(1, rec)], fields=["氏名", "住所"]).data)[0]
