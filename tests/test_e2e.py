@@ -58,6 +58,11 @@ def test_zip_exchange_end_to_end(cli, world):
             "--password-file", str(pw), "--request", "依頼.zip", as_="op01")
     assert r.exit_code == 1 and "E-MED-014" in r.output
     assert drive_state(drive) == before
+    # the ledger list stays whole in an 80-column window: dates to the minute, values folded, never cut
+    listing = cli.ok("ledger", "list", as_="aud01").stdout
+    out_line = next(ln for ln in listing.splitlines() if " 出力 " in ln)
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", out_line) and "計" in out_line
+    assert "…" not in listing and "00:" in listing
     # PII scan: drive files, every output, the workspace except the store
     world["outputs"].append(r.output)
     exports = [cli.ok("ledger", "export", as_="aud01").stdout, cli.ok("oplog", "export", as_="aud01").stdout,

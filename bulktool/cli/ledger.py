@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from bulktool.cli import app
@@ -42,16 +43,31 @@ def ledger_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional
     """管理簿の記録の一覧。"""
     with session(home, operator, passphrase_file, "ledger list") as s:
         entries = list(s.ledger.entries())
-    t = Table(title="管理簿")
-    for col in ("番号", "日時", "事象", "操作者", "媒体", "照会元", "事務", "決裁番号", "参照", "コード", "件数"):
-        t.add_column(col)
-    for e in entries:
-        counts = e.get("counts") or {}
-        t.add_row(str(e["seq"]), e["timestamp"], e["event"], e.get("operator_id") or "", e.get("media_id") or "",
-                  e.get("department") or "", e.get("purpose") or "", e.get("approval_no") or "",
-                  str(e.get("ref") or ""), e.get("error_code") or "",
-                  " ".join(f"{k}:{v}" for k, v in counts.items()))
+    rows = [(str(e["seq"]), _when(e["timestamp"]), e["event"], e.get("operator_id") or "", e.get("media_id") or "",
+             e.get("department") or "", e.get("purpose") or "", e.get("approval_no") or "", str(e.get("ref") or ""),
+             e.get("error_code") or "", _counts_cell(e.get("counts") or {})) for e in entries]
+    columns = ("番号", "日時", "事象", "操作者", "媒体", "照会元", "事務", "決裁番号", "参照", "コード", "件数")
+    # only the columns some entry fills, no vertical rules, nothing cut off with "…" (folded
+    # instead): the list must stay whole and readable in an 80-column terminal window
+    shown = [i for i in range(len(columns)) if i < 3 or any(r[i] for r in rows)]
+    t = Table(title="管理簿", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for i in shown:
+        t.add_column(columns[i], no_wrap=i < 3, overflow="fold", justify="right" if i == 0 else "left")
+    for r in rows:
+        t.add_row(*(r[i] for i in shown))
     console.print(t)
+
+
+def _when(timestamp: str) -> str:
+    """「2026-11-23 06:50」: the minute is enough on screen (export and verify keep the whole stamp)."""
+    return timestamp[:16].replace("T", " ")
+
+
+def _counts_cell(counts: dict) -> str:
+    """「計5 00:2 20:1 90:2」: the total and the non-zero codes, on one short line."""
+    codes = " ".join(f"{k}:{v}" for k, v in counts.items() if k.isdigit() and v)
+    total = counts.get("rows")
+    return f"計{total} {codes}".strip() if total is not None else codes
 
 
 @ledger_app.command("export")
