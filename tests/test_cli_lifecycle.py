@@ -88,6 +88,11 @@ def test_disclosure_lists_provisions_without_ledgering_personal_data(cli, world)
     code_file.write_text(person["住民票コード"] + "\n")
     r = cli.ok("disclosure", "--code-file", str(code_file), "--request-no", "開示-7")
     assert "D01" in r.stdout and "P01" in r.stdout and "1 件" in r.stdout
+    # every provided field is shown whole (folded, never cut with "…"), whatever the width
+    column = [ln.split("│") for ln in r.stdout.splitlines() if ln.startswith("│")]
+    assert "…" not in r.stdout
+    assert "".join(c[5].strip() for c in column).startswith("住民票コード,氏名,")
+    assert "".join(c[6].strip() for c in column) == "一括提供（媒体）"
     last = ledger_rows(cli)[-1]
     assert last["事象"] == "開示" and last["依頼番号"] == "開示-7"
     assert person["住民票コード"] not in json.dumps(ledger_rows(cli), ensure_ascii=False)

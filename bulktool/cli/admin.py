@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
 from bulktool import admin
 from bulktool.cli import app
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, parse_day,
+from bulktool.cli.common import (list_table, HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, parse_day,
                                  read_input, read_secret, session)
 from bulktool.registry import ROLE_LABELS
 
@@ -113,9 +112,7 @@ def operator_list(operator: Optional[str] = OperatorOpt, passphrase_file: Option
 
     with session(home, operator, passphrase_file, "operator list") as s:
         ops = s.registry.operators()
-    t = Table(title="操作者")
-    for col in ("操作者ID", "氏名", "役割", "研修受講日", "有効期限", "状態"):
-        t.add_column(col)
+    t = list_table("操作者", ("操作者ID", "氏名", "役割", "研修受講日", "有効期限", "状態"))
     for o in ops:
         refusal = o.refusal(today())
         state = "有効" if refusal is None else {"E-AUTH-004": "失効", "E-AUTH-003": "ロック",
@@ -174,9 +171,7 @@ def department_list(operator: Optional[str] = OperatorOpt, passphrase_file: Opti
     """照会元の一覧。"""
     with session(home, operator, passphrase_file, "department list") as s:
         deps = s.registry.departments()
-    t = Table(title="照会元")
-    for col in ("コード", "名称", "事務（根拠）", "提供項目", "個人番号", "公開鍵"):
-        t.add_column(col)
+    t = list_table("照会元", ("コード", "名称", "事務（根拠）", "提供項目", "個人番号", "公開鍵"))
     for d in deps:
         t.add_row(d.code, d.name, "\n".join(f"{k}（{v}）" for k, v in d.purposes.items()), ",".join(d.fields),
                   "可" if d.kojin_bango else "不可", "登録済" if d.public_key else "—")

@@ -10,10 +10,21 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from bulktool.messages import BulkError
 
 console = Console(highlight=False)
+
+
+def list_table(title: str, columns: tuple[str, ...]) -> Table:
+    """A list for the screen whose cells fold onto the next line instead of ending in "…": an
+    administrator answering a 開示 request or an auditor reading a list must see every value
+    whole, whatever the window's width."""
+    t = Table(title=title)
+    for col in columns:
+        t.add_column(col, overflow="fold")
+    return t
 err_console = Console(stderr=True, highlight=False)
 
 HomeOpt = typer.Option(None, "--home", envvar="BULKTOOL_HOME", help="作業領域（または環境変数 BULKTOOL_HOME）")

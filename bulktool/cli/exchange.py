@@ -12,7 +12,7 @@ from rich.table import Table
 from bulktool import exchange as exmod
 from bulktool import media as mediamod
 from bulktool.cli import app
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
+from bulktool.cli.common import (list_table, HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
                                  parse_day, read_secret, session)
 from bulktool.messages import BulkError
 from bulktool.model import STATUS_LABELS, Status
@@ -131,9 +131,7 @@ def media_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[
 
     with session(home, operator, passphrase_file, "media list") as s:
         items = s.registry.media_all()
-    t = Table(title="登録媒体")
-    for col in ("媒体ID", "照会元", "製品名", "製造番号", "登録日時", "状態", "貸与先", "返却期限"):
-        t.add_column(col)
+    t = list_table("登録媒体", ("媒体ID", "照会元", "製品名", "製造番号", "登録日時", "状態", "貸与先", "返却期限"))
     for m in items:
         overdue = m.lent_until and m.lent_until < today().isoformat()
         t.add_row(m.media_id, m.department, m.product or "—", m.serial or "—", m.registered_at,

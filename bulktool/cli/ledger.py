@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 
 from bulktool.cli import app
-from bulktool.cli.common import HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, parse_day, read_input, session
+from bulktool.cli.common import list_table, HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, parse_day, read_input, session
 from bulktool.messages import BulkError
 
 ledger_app = typer.Typer(help="管理簿（媒体の管理簿）", no_args_is_help=True)
@@ -124,9 +124,7 @@ def oplog_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[
         from bulktool.session import oplog_for
 
         entries = list(oplog_for(s.ws).entries())
-    t = Table(title="操作履歴")
-    for col in ("日時", "操作者", "端末", "コマンド", "結果", "コード", "件数"):
-        t.add_column(col)
+    t = list_table("操作履歴", ("日時", "操作者", "端末", "コマンド", "結果", "コード", "件数"))
     for e in entries:
         t.add_row(str(e.get("timestamp", "")), str(e.get("operator_id") or ""), str(e.get("terminal_id") or ""),
                   str(e.get("command", "")), str(e.get("outcome", "")), str(e.get("code") or ""),

@@ -11,7 +11,7 @@ from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, 
 from rich.table import Table
 
 from bulktool.cli import app
-from bulktool.cli.common import HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, read_secret, session
+from bulktool.cli.common import list_table, HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, read_secret, session
 from bulktool.messages import BulkError
 
 store_app = typer.Typer(help="都道府県知事保存本人確認情報ファイル・附票本人確認情報ファイル", no_args_is_help=True)
@@ -128,9 +128,7 @@ def disclosure(code_file: Optional[str] = typer.Option(None, "--code-file", help
         s.append("開示", request_no=request_no, counts={"records": len(rows)},
                  note="提供状況記録の開示（対象者の情報は記録しない）")
         s.counts = {"records": len(rows)}
-    t = Table(title="提供状況記録（一括提供・媒体）")
-    for col in ("提供日", "管理簿番号", "照会元", "事務", "提供項目", "利用方法"):
-        t.add_column(col)
+    t = list_table("提供状況記録（一括提供・媒体）", ("提供日", "管理簿番号", "照会元", "事務", "提供項目", "利用方法"))
     for r in rows:
         t.add_row(*(str(r[k]) for k in ("provided_on", "entry", "department", "purpose", "fields", "use")))
     console.print(t)
