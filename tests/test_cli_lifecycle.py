@@ -179,3 +179,15 @@ def test_a_table_refused_mid_stream_writes_nothing(cli, world):
     last = ledger_rows(cli)[-1]
     assert last["事象"] == "拒否" and last["エラーコード"] == "E-REQ-006"
     assert not list((cli.home / "reissue").glob("*.bte"))
+
+
+def test_fingerprints_print_whole_on_one_line_for_the_paper_comparison(world):
+    """keys generate, department add and keys export print the fingerprint (SPEC §9): all of it
+    on one line, never broken by the console's wrapping, even in captured 80-column output."""
+    from bulktool import keys
+
+    dept = keys.read_public((world["keys"] / "d01.pub").read_bytes()).fingerprint
+    term = keys.read_public(world["term_pub"].read_bytes()).fingerprint
+    generate, add, export = world["outputs"][0], world["outputs"][1], world["outputs"][-1]
+    for output, fp in ((generate, dept), (add, dept), (export, term)):
+        assert any(fp in line for line in output.splitlines()), output

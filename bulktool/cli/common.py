@@ -14,7 +14,11 @@ from rich.table import Table
 
 from bulktool.messages import BulkError
 
-console = Console(highlight=False)
+# soft_wrap: rich never breaks a printed line itself (the terminal may): a fingerprint to compare
+# with the paper 依頼書, a file name, an error code's message stay on one line for grep and for
+# the eye even in an 80-column or captured output. Tables are still laid out to the width.
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def list_table(title: str, columns: tuple[str, ...]) -> Table:
@@ -25,7 +29,7 @@ def list_table(title: str, columns: tuple[str, ...]) -> Table:
     for col in columns:
         t.add_column(col, overflow="fold")
     return t
-err_console = Console(stderr=True, highlight=False)
+
 
 HomeOpt = typer.Option(None, "--home", envvar="BULKTOOL_HOME", help="作業領域（または環境変数 BULKTOOL_HOME）")
 OperatorOpt = typer.Option(None, "--operator", help="操作者ID")
