@@ -14,7 +14,8 @@ Rules
 - Record in force on the 基準日 D (SPEC §2, backend.in_force): chosen by the backend's lookups;
   a person with no record in force on D is not found.
 - Key priority: 個人番号 (本人確認情報 only), then 住民票コード, then 4情報. A key must be carried
-  by the record in force: a person found through an old version's 個人番号 is re-checked.
+  by the record in force: a person found through an old version's 個人番号 is met only through
+  an index of the records in force by their own 個人番号, so an old number finds nobody.
 - 4情報: 生年月日 AND 住所 (address_key; for 附票 also 最終住所漢字, for persons abroad) AND the
   name — 氏名 (name_key) and/or 氏名かな (kana_key), each given one must agree; 旧氏 + given name
   also matches — with 性別 narrowing when given. All on the record in force. A condition without
