@@ -61,8 +61,9 @@ def test_zip_exchange_end_to_end(cli, world):
     # the ledger list stays whole in an 80-column window: dates to the minute, values folded, never cut
     listing = cli.ok("ledger", "list", as_="aud01").stdout
     out_line = next(ln for ln in listing.splitlines() if " 出力 " in ln)
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", out_line) and "計" in out_line
-    assert "…" not in listing and "00:" in listing
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", out_line) and "決裁-001" in out_line
+    assert "M001" in out_line and "D01 P01" in out_line and "…" not in listing
+    assert re.search(r"^\s+E-MED-014\s*$", listing, re.M)  # the refusal's code whole on its line
     # PII scan: drive files, every output, the workspace except the store
     world["outputs"].append(r.output)
     exports = [cli.ok("ledger", "export", as_="aud01").stdout, cli.ok("oplog", "export", as_="aud01").stdout,

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich import box
+from rich.cells import cell_len
 from rich.table import Table
 
 from bulktool.cli import app
@@ -43,18 +44,18 @@ def ledger_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional
     """管理簿の記録の一覧。"""
     with session(home, operator, passphrase_file, "ledger list") as s:
         entries = list(s.ledger.entries())
-    rows = [(str(e["seq"]), _when(e["timestamp"]), e["event"], e.get("operator_id") or "", e.get("media_id") or "",
-             e.get("department") or "", e.get("purpose") or "", e.get("approval_no") or "", str(e.get("ref") or ""),
-             e.get("error_code") or "", _counts_cell(e.get("counts") or {})) for e in entries]
-    columns = ("番号", "日時", "事象", "操作者", "媒体", "照会元", "事務", "決裁番号", "参照", "コード", "件数")
-    # only the columns some entry fills, no vertical rules, nothing cut off with "…" (folded
-    # instead): the list must stay whole and readable in an 80-column terminal window
-    shown = [i for i in range(len(columns)) if i < 3 or any(r[i] for r in rows)]
     t = Table(title="管理簿", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for i in shown:
-        t.add_column(columns[i], no_wrap=i < 3, overflow="fold", justify="right" if i == 0 else "left")
+    # Six short columns that never fold, then 詳細 (決裁番号, the entry cited, error code, counts)
+    # as free text that folds: the list stays whole and readable in an 80-column window.
+    rows = [(str(e["seq"]), _when(e["timestamp"]), e["event"], e.get("operator_id") or "",
+             e.get("media_id") or "", " ".join(filter(None, (e.get("department"), e.get("purpose")))),
+             _detail(e)) for e in entries]
+    for i, col in enumerate(("番号", "日時", "事象", "操作者", "媒体", "照会元・事務", "詳細")):
+        fixed = col != "詳細"
+        width = max([cell_len(col), *(cell_len(r[i]) for r in rows)]) if fixed else None
+        t.add_column(col, no_wrap=fixed, min_width=width, overflow="fold", justify="right" if i == 0 else "left")
     for r in rows:
-        t.add_row(*(r[i] for i in shown))
+        t.add_row(*r)
     console.print(t)
 
 
@@ -63,11 +64,29 @@ def _when(timestamp: str) -> str:
     return timestamp[:16].replace("T", " ")
 
 
+def _detail(e: dict) -> str:
+    """「決裁 K-7　参照39　E-DEP-007　5行（00:2 20:1 90:2）」: what else an entry carries."""
+    parts = []
+    if e.get("approval_no"):
+        parts.append(f"決裁 {e['approval_no']}")
+    if e.get("ref"):
+        parts.append(f"参照{e['ref']}")
+    if e.get("error_code"):
+        parts.append(e["error_code"])
+    counts = _counts_cell(e.get("counts") or {})
+    if counts:
+        parts.append(counts)
+    return "　".join(parts)
+
+
 def _counts_cell(counts: dict) -> str:
-    """「計5 00:2 20:1 90:2」: the total and the non-zero codes, on one short line."""
+    """「5行（00:2 20:1 90:2）」: the rows and the non-zero codes of an output; other counts as
+    name:value."""
     codes = " ".join(f"{k}:{v}" for k, v in counts.items() if k.isdigit() and v)
     total = counts.get("rows")
-    return f"計{total} {codes}".strip() if total is not None else codes
+    if total is not None:
+        return f"{total}行（{codes}）" if codes else f"{total}行"
+    return " ".join(f"{k}:{v}" for k, v in counts.items() if v)
 
 
 @ledger_app.command("export")
