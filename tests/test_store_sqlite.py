@@ -5,6 +5,8 @@ import stat
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bulktool.store.backend import StoreBackend, in_force
 from bulktool.store.load import load_files
@@ -195,3 +197,35 @@ def test_a_new_store_takes_the_page_size_asked_for_and_4096_by_default(tmp_path)
         reopened.close()
     finally:
         default.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 9), st.dates(date(2000, 1, 1), date(2030, 12, 31)),
+                          st.booleans()), min_size=1, max_size=12, unique_by=lambda v: (v[0], v[1])),
+       st.lists(st.tuples(st.integers(0, 2), st.dates(date(2000, 1, 1), date(2030, 12, 31))), max_size=8,
+                unique_by=lambda v: v),
+       st.dates(date(1999, 1, 1), date(2031, 12, 31)))
+def test_the_sql_choice_of_the_record_in_force_is_the_rule_on_random_histories(tmp_path_factory, jumin_versions,
+                                                                                fuhyo_versions, day):
+    """Random histories — update order unrelated to dates, deleted rows, future rows — loaded for
+    real: every lookup's record in force equals backend.in_force over the stored versions."""
+    tmp = tmp_path_factory.mktemp("hist")
+    s = SqliteStore.create(tmp / "store.sqlite")
+    try:
+        load_files(s, KIND_JUMIN, [write_csv(tmp / "j.csv", KIND_JUMIN, [
+            jumin_row(**{"住民票コード": code(p), "個人番号": kojin(p), "更新順番号": str(seq),
+                         "異動年月日": changed.isoformat(), "削除フラグ": "1" if deleted else "0"})
+            for p, seq, changed, deleted in jumin_versions])])
+        if fuhyo_versions:
+            load_files(s, KIND_FUHYO, [write_csv(tmp / "f.csv", KIND_FUHYO, [
+                fuhyo_row(**{"住民票コード": code(p), "異動年月日": changed.isoformat()})
+                for p, changed in fuhyo_versions])])
+        codes = [code(p) for p in range(3)]
+        iso = day.isoformat()
+        for kind, lookup in ((KIND_JUMIN, s.lookup_jumin_by_codes), (KIND_FUHYO, s.lookup_fuhyo_by_codes)):
+            expected = {c: in_force(kind, vers, iso) for c, vers in s.versions(kind, codes).items()}
+            assert lookup(codes, iso) == {c: r for c, r in expected.items() if r is not None}
+        by_kojin = s.lookup_jumin_by_kojin_bango([kojin(p) for p in range(3)], iso)
+        assert by_kojin == s.lookup_jumin_by_codes(codes, iso)
+    finally:
+        s.close()
