@@ -20,8 +20,8 @@ What a backend decides, and what it does not
   tools).
 
 Rows come back as mappings (column name → value), read-only by convention: `StoredRow` (a dict
-whose repr hides the values) from every backend. Dates are `YYYY-MM-DD`
-text; flags and counts are integers.
+whose repr hides the values) from every backend. Dates are `YYYY-MM-DD` text; flags and counts
+are integers; an empty cell is None (an empty flag 0).
 """
 from __future__ import annotations
 
