@@ -64,6 +64,8 @@ def test_zip_exchange_end_to_end(cli, world):
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", out_line) and "決裁-001" in out_line
     assert "M001" in out_line and "D01 P01" in out_line and "…" not in listing
     assert re.search(r"^\s+E-MED-014\s*$", listing, re.M)  # the refusal's code whole on its line
+    oplog = cli.ok("oplog", "list", as_="aud01").stdout
+    assert "{" not in oplog and "'" not in oplog  # counts as text, not a Python dict's repr
     # PII scan: drive files, every output, the workspace except the store
     world["outputs"].append(r.output)
     exports = [cli.ok("ledger", "export", as_="aud01").stdout, cli.ok("oplog", "export", as_="aud01").stdout,

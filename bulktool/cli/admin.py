@@ -7,8 +7,8 @@ import typer
 
 from bulktool import admin
 from bulktool.cli import app
-from bulktool.cli.common import (list_table, HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, parse_day,
-                                 read_input, read_secret, session)
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
+                                 parse_day, read_input, read_secret, session)
 from bulktool.registry import ROLE_LABELS
 
 operator_app = typer.Typer(help="操作者の登録・失効・ロック解除・更新", no_args_is_help=True)

@@ -31,6 +31,12 @@ def list_table(title: str, columns: tuple[str, ...]) -> Table:
     return t
 
 
+def screen_time(timestamp: str, *, seconds: bool = False) -> str:
+    """「2026-11-23 06:50」 (or with seconds) for a list on screen; exports keep the whole stamp
+    with its time zone."""
+    return timestamp[:19 if seconds else 16].replace("T", " ")
+
+
 HomeOpt = typer.Option(None, "--home", envvar="BULKTOOL_HOME", help="作業領域（または環境変数 BULKTOOL_HOME）")
 OperatorOpt = typer.Option(None, "--operator", help="操作者ID")
 PassFileOpt = typer.Option(None, "--passphrase-file", help="パスフレーズを読むファイル（- は標準入力）")

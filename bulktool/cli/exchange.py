@@ -12,8 +12,8 @@ from rich.table import Table
 from bulktool import exchange as exmod
 from bulktool import media as mediamod
 from bulktool.cli import app
-from bulktool.cli.common import (list_table, HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
-                                 parse_day, read_secret, session)
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
+                                 list_table, parse_day, read_secret, screen_time, session)
 from bulktool.messages import BulkError
 from bulktool.model import STATUS_LABELS, Status
 
@@ -134,7 +134,7 @@ def media_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[
     t = list_table("登録媒体", ("媒体ID", "照会元", "製品名", "製造番号", "登録日時", "状態", "貸与先", "返却期限"))
     for m in items:
         overdue = m.lent_until and m.lent_until < today().isoformat()
-        t.add_row(m.media_id, m.department, m.product or "—", m.serial or "—", m.registered_at,
+        t.add_row(m.media_id, m.department, m.product or "—", m.serial or "—", screen_time(m.registered_at),
                   m.status + ("（返却期限切れ）" if overdue else ""), m.lent_to or "", m.lent_until or "",
                   style="red" if overdue else None)
     console.print(t)

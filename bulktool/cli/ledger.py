@@ -11,7 +11,8 @@ from rich.cells import cell_len
 from rich.table import Table
 
 from bulktool.cli import app
-from bulktool.cli.common import list_table, HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, parse_day, read_input, session
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
+                                 parse_day, read_input, screen_time, session)
 from bulktool.messages import BulkError
 
 ledger_app = typer.Typer(help="管理簿（媒体の管理簿）", no_args_is_help=True)
@@ -47,7 +48,7 @@ def ledger_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional
     t = Table(title="管理簿", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     # Six short columns that never fold, then 詳細 (決裁番号, the entry cited, error code, counts)
     # as free text that folds: the list stays whole and readable in an 80-column window.
-    rows = [(str(e["seq"]), _when(e["timestamp"]), e["event"], e.get("operator_id") or "",
+    rows = [(str(e["seq"]), screen_time(e["timestamp"]), e["event"], e.get("operator_id") or "",
              e.get("media_id") or "", " ".join(filter(None, (e.get("department"), e.get("purpose")))),
              _detail(e)) for e in entries]
     for i, col in enumerate(("番号", "日時", "事象", "操作者", "媒体", "照会元・事務", "詳細")):
@@ -57,11 +58,6 @@ def ledger_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional
     for r in rows:
         t.add_row(*r)
     console.print(t)
-
-
-def _when(timestamp: str) -> str:
-    """「2026-11-23 06:50」: the minute is enough on screen (export and verify keep the whole stamp)."""
-    return timestamp[:16].replace("T", " ")
 
 
 def _detail(e: dict) -> str:
@@ -145,9 +141,9 @@ def oplog_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[
         entries = list(oplog_for(s.ws).entries())
     t = list_table("操作履歴", ("日時", "操作者", "端末", "コマンド", "結果", "コード", "件数"))
     for e in entries:
-        t.add_row(str(e.get("timestamp", "")), str(e.get("operator_id") or ""), str(e.get("terminal_id") or ""),
-                  str(e.get("command", "")), str(e.get("outcome", "")), str(e.get("code") or ""),
-                  str(e.get("counts") or ""))
+        t.add_row(screen_time(str(e.get("timestamp", "")), seconds=True), str(e.get("operator_id") or ""),
+                  str(e.get("terminal_id") or ""), str(e.get("command", "")), str(e.get("outcome", "")),
+                  str(e.get("code") or ""), _counts_cell(e.get("counts") or {}))
     console.print(t)
 
 

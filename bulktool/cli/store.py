@@ -11,7 +11,8 @@ from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, 
 from rich.table import Table
 
 from bulktool.cli import app
-from bulktool.cli.common import list_table, HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, read_secret, session
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
+                                 list_table, read_secret, session)
 from bulktool.messages import BulkError
 
 store_app = typer.Typer(help="都道府県知事保存本人確認情報ファイル・附票本人確認情報ファイル", no_args_is_help=True)
