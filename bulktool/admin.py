@@ -8,7 +8,8 @@ from datetime import date
 from bulktool import workspace as wsmod
 from bulktool.messages import BulkError
 from bulktool.registry import ROLES, Department, Operator, Registry, fiscal_year_end_after, validate_fields
-from bulktool.session import Session, log_outcome, today
+from bulktool.clock import Clock
+from bulktool.session import Session, log_outcome
 from bulktool.workspace import Workspace
 
 MIN_PASSPHRASE = 8
@@ -29,7 +30,7 @@ def check_operator_id(operator_id: str) -> str:
 
 
 def init_workspace(home, *, terminal_id: str, admin_id: str, name: str | None, trained_on: date | None,
-                   passphrase: bytes) -> tuple[Workspace, str]:
+                   passphrase: bytes, clock: Clock) -> tuple[Workspace, str]:
     """A new workspace with its terminal keys, store, ledger genesis and first administrator.
     Returns the workspace and the terminal key's fingerprint. A second init changes nothing."""
     from bulktool import keys
@@ -38,7 +39,7 @@ def init_workspace(home, *, terminal_id: str, admin_id: str, name: str | None, t
 
     check_passphrase(passphrase)
     check_operator_id(admin_id)
-    ws = Workspace.create(home, terminal_id)
+    ws = Workspace.create(home, terminal_id, clock.timestamp())
     created = [ws.path(n) for n in ("registry.sqlite", "store.sqlite", "ledger.sqlite", "oplog.sqlite",
                                     wsmod.TERMINAL_KEY, wsmod.TERMINAL_PUB)]
     try:
@@ -47,19 +48,19 @@ def init_workspace(home, *, terminal_id: str, admin_id: str, name: str | None, t
         wsmod.write_private(ws.path(wsmod.TERMINAL_KEY),
                             wsmod.seal_with_kek(kek, keys.keypair_to_bytes(kp), b"bulktool-terminal-key/1"))
         wsmod.write_private(ws.path(wsmod.TERMINAL_PUB), keys.format_public(kp.public))
-        trained = trained_on or today()
+        trained = trained_on or clock.today()
         registry = Registry(ws.path("registry.sqlite"))
         try:
             registry.add_operator(Operator(admin_id, name or admin_id, "administrator", trained,
                                            fiscal_year_end_after(trained), False, False, 0,
-                                           wsmod.wrap_kek(kek, passphrase, admin_id)), wsmod.timestamp())
+                                           wsmod.wrap_kek(kek, passphrase, admin_id)), clock.timestamp())
         finally:
             registry.close()
         SqliteStore.create(ws.path("store.sqlite")).close()
         ledger = Ledger(ws.path("ledger.sqlite"))
         ledger.append({"event": "開設", "operator_id": admin_id, "terminal_id": terminal_id,
                        "note": f"作業領域の開設（端末鍵 {kp.public.fingerprint}）"},
-                      key=kp.ed25519, timestamp=wsmod.timestamp())
+                      key=kp.ed25519, timestamp=clock.timestamp())
         if hasattr(ledger, "close"):
             ledger.close()
         for p in (ws.home / "ledger.sqlite", ws.home / "store.sqlite"):
@@ -69,7 +70,7 @@ def init_workspace(home, *, terminal_id: str, admin_id: str, name: str | None, t
         for p in created:
             p.unlink(missing_ok=True)
         raise
-    log_outcome(ws, operator_id=admin_id, command="init", outcome="成功")
+    log_outcome(ws, clock, operator_id=admin_id, command="init", outcome="成功")
     os.chmod(ws.path("oplog.sqlite"), 0o600)
     return ws, kp.public.fingerprint
 
@@ -83,7 +84,7 @@ def add_operator(s: Session, operator_id: str, *, name: str, role: str, trained_
     check_passphrase(passphrase)
     op = Operator(operator_id, name, role, trained_on, valid_until or fiscal_year_end_after(trained_on),
                   False, False, 0, wsmod.wrap_kek(s.kek, passphrase, operator_id))
-    s.registry.add_operator(op, wsmod.timestamp())
+    s.registry.add_operator(op, s.clock.timestamp())
     s.append("登録変更", note=f"操作者追加 {operator_id}（{role}、有効期限 {op.valid_until.isoformat()}）")
     return op
 
@@ -103,7 +104,7 @@ def _security_may_touch(s: Session, target: Operator) -> None:
 def revoke_operator(s: Session, operator_id: str) -> None:
     target = _existing(s, operator_id)
     if target.role == "administrator":
-        others = [o for o in s.registry.valid_administrators(today()) if o.operator_id != operator_id]
+        others = [o for o in s.registry.valid_administrators(s.clock.today()) if o.operator_id != operator_id]
         if not others:
             raise BulkError("E-AUTH-009")
     # Deleting the slot is what revokes: the passphrase can no longer unlock the terminal key.
@@ -172,7 +173,7 @@ def put_department(s: Session, code: str, *, name: str | None, purposes: list[st
     )
     if not dep.purposes:
         raise BulkError("E-DEP-005", value="（なし）")
-    s.registry.put_department(dep, wsmod.timestamp(), new=new)
+    s.registry.put_department(dep, s.clock.timestamp(), new=new)
     note = (f"照会元{'登録' if new else '更新'} {code}（事務 {','.join(dep.purposes)}、提供項目 {','.join(dep.fields)}"
             f"、個人番号 {'可' if dep.kojin_bango else '不可'}"
             + (f"、公開鍵 {fingerprint}" if fingerprint else "") + "）")

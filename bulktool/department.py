@@ -23,13 +23,14 @@ def _base_name(path_name: str) -> str:
     return PureWindowsPath(path_name).name
 
 
-def make_zip_request(table_path_name: str, table_bytes: bytes, password: str, irai: bytes | None = None) -> bytes:
+def make_zip_request(table_path_name: str, table_bytes: bytes, password: str, irai: bytes | None = None, *,
+                     when: tuple[int, int, int, int, int, int]) -> bytes:
     """`bulktool request zip`: an AES-256 (AE-2) ZIP holding the table under its base name, as
     7-Zip makes it. The table must be a .csv or .xlsx (E-CON-005 otherwise)."""
     name = _base_name(table_path_name)
     if not name.lower().endswith(aeszip.TABLE_SUFFIXES):
         raise BulkError("E-CON-005", count=0)
-    return aeszip.write_request(name, table_bytes, password, irai)
+    return aeszip.write_request(name, table_bytes, password, irai, when=when)
 
 
 def make_sealed_request(table_name: str, table_bytes: bytes, *, department_keys: KeyPair, terminal: PublicKeys,

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Callable
 
 from bulktool import media as mediamod
-from bulktool import workspace as wsmod
 from bulktool.containers.limits import Limits
 from bulktool.messages import BulkError
 from bulktool.registry import Department
-from bulktool.session import Session, active_lock, role_refusal, today
+from bulktool.session import Session, active_lock, role_refusal
 
 USE = "一括提供（媒体）"
 
@@ -204,7 +203,7 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
                           department_ed25519=dep_keys.ed25519 if dep_keys else None, limits=limits)
     irai = _irai(opened.irai, req)
     request_no = req.request_no or (str(irai["依頼番号"]) if "依頼番号" in irai else None)
-    as_of = req.as_of or (date.fromisoformat(str(irai["基準日"])) if "基準日" in irai else today())
+    as_of = req.as_of or (date.fromisoformat(str(irai["基準日"])) if "基準日" in irai else s.clock.today())
     # 4. the table: header and encoding at once, rows streamed through matching in batches (a row
     #    problem is a 90; a file-level one raised mid-stream is still a refusal before any write)
     progress.stage("検索条件の検証")
@@ -242,7 +241,7 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     result_sha = mediamod.sha256(table_out.data)
     manifest = build(entry=rno, request_name=req_path.name, request_sha256=req_sha, result_sha256=result_sha,
                      counts=table_out.counts, rows=table_out.rows, terminal_id=s.ws.terminal_id,
-                     operator_id=s.operator.operator_id, created_at=wsmod.timestamp(), encoding=req.encoding,
+                     operator_id=s.operator.operator_id, created_at=s.clock.timestamp(), encoding=req.encoding,
                      department=dep.code, purpose=req.purpose, as_of=as_of.isoformat(),
                      gaiji_substitutions=table_out.gaiji_substitutions)
     files = [(RESULT_CSV, table_out.data), (MANIFEST_JSON, sign(manifest, s.keys.ed25519))]
@@ -250,7 +249,7 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     result_password = None
     if kind == "zip":
         result_password = aeszip.new_password()
-        container = aeszip.write_result(files, result_password)
+        container = aeszip.write_result(files, result_password, when=s.clock.zip_time())
         name = f"{mediamod.RESULT_PREFIX}{rno}.zip"
     else:
         if dep_keys is None:
@@ -263,7 +262,7 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     from bulktool.reissue import keep_copy
 
     keep_copy(s, rno, name, container)
-    provided_on, provided_fields = today().isoformat(), ",".join(fields)
+    provided_on, provided_fields = s.clock.today().isoformat(), ",".join(fields)
     s.store.record_provisions(
         {"jumin_code": code, "provided_on": provided_on, "entry": rno, "department": dep.code,
          "purpose": req.purpose, "fields": provided_fields, "use": USE} for code in provided)

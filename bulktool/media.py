@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from bulktool import workspace as wsmod
 from bulktool.messages import BulkError
 from bulktool.registry import Media, fiscal_year_end
-from bulktool.session import Session, today
+from bulktool.session import Session
 
 MEDIA_FILE = ".bulktool-media.json"
 MEDIA_FORMAT = "bulktool-media/1"
@@ -96,7 +96,7 @@ def register(s: Session, path: Path, media_id: str, department: str) -> Media:
     if s.registry.media(media_id) is not None:
         raise BulkError("E-MED-006", media_id=media_id)
     product, serial = _device_info(path)
-    media = Media(media_id, department, product, serial, wsmod.timestamp(), "登録", None, None)
+    media = Media(media_id, department, product, serial, s.clock.timestamp(), "登録", None, None)
     doc = {"format": MEDIA_FORMAT, "media_id": media_id, "department": department,
            "terminal_id": s.ws.terminal_id, "registered_at": media.registered_at}
     doc["signature"] = base64.b64encode(s.keys.ed25519.sign(_canonical(doc))).decode("ascii")
@@ -220,7 +220,7 @@ def lend(s: Session, media_id: str, department: str) -> dict:
         raise BulkError("E-DEP-001", department=department)
     if m.status == "貸与中":
         raise BulkError("E-MED-013", media_id=media_id)
-    until = fiscal_year_end(today()).isoformat()
+    until = fiscal_year_end(s.clock.today()).isoformat()
     s.registry.update_media(media_id, status="貸与中", lent_to=department, lent_until=until)
     return s.append("貸与", media_id=media_id, department=department, note=f"返却期限 {until}（年度内）")
 

@@ -20,7 +20,7 @@ def keep_copy(s: Session, receipt_no: int, name: str, container: bytes) -> None:
     from bulktool.containers import envelope
 
     sealed = envelope.seal([(name, container)], recipient=s.keys.public.x25519, sender=s.keys.ed25519)
-    meta = {"receipt": receipt_no, "name": name, "created_at": wsmod.timestamp()}
+    meta = {"receipt": receipt_no, "name": name, "created_at": s.clock.timestamp()}
     blob, meta_path = _paths(s, receipt_no)
     wsmod.write_private(blob, sealed)
     wsmod.write_private(meta_path, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
@@ -54,7 +54,7 @@ def receipt_of(s: Session, entry: dict) -> int:
 def erase_expired(s: Session) -> int:
     """Erase copies older than the retention period in force (config reissue_retention_days)."""
     erased = 0
-    cutoff = wsmod.now() - timedelta(days=int(s.ws.config.get("reissue_retention_days", 30)))
+    cutoff = s.clock.now() - timedelta(days=int(s.ws.config.get("reissue_retention_days", 30)))
     for meta_path in sorted(s.ws.path("reissue").glob("*.json")):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         if datetime.fromisoformat(meta["created_at"]) > cutoff:

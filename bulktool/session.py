@@ -10,11 +10,11 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cached_property
 from typing import Iterator
 
 from bulktool import workspace as wsmod
+from bulktool.clock import Clock
 from bulktool.messages import BulkError
 from bulktool.registry import PERMISSIONS, ROLE_LABELS, Operator, Registry
 from bulktool.workspace import Workspace
@@ -27,22 +27,18 @@ READS_LEDGER_ONLY = frozenset({"ledger list", "ledger export", "ledger verify", 
 OPERATOR_ID = re.compile(r"(?!.*[0-9]{11})[A-Za-z0-9_.\-]{1,32}")
 
 
-def today() -> date:
-    return wsmod.now().date()
-
-
 def oplog_for(ws: Workspace):
     from bulktool.oplog import OperationLog
 
     return OperationLog(ws.path("oplog.sqlite"))
 
 
-def log_outcome(ws: Workspace, *, operator_id: str | None, command: str, outcome: str,
+def log_outcome(ws: Workspace, clock: Clock, *, operator_id: str | None, command: str, outcome: str,
                 code: str | None = None, counts: dict | None = None, hashes: list | None = None,
                 detail: str | None = None) -> None:
     oplog = oplog_for(ws)
     try:
-        oplog.record(timestamp=wsmod.timestamp(), operator_id=operator_id, terminal_id=ws.terminal_id,
+        oplog.record(timestamp=clock.timestamp(), operator_id=operator_id, terminal_id=ws.terminal_id,
                      command=command, outcome=outcome, code=code, counts=counts, hashes=hashes, detail=detail)
     finally:
         close = getattr(oplog, "close", None)
@@ -57,6 +53,7 @@ class Session:
     operator: Operator
     kek: bytes = field(repr=False)
     command: str
+    clock: Clock
     counts: dict = field(default_factory=dict)  # reported in the operation log
     hashes: list = field(default_factory=list)
 
@@ -85,7 +82,7 @@ class Session:
         entry = {"event": event, "operator_id": self.operator.operator_id,
                  "terminal_id": self.ws.terminal_id}
         entry.update({k: v for k, v in fields.items() if v is not None})
-        return self.ledger.append(entry, key=self.keys.ed25519, timestamp=wsmod.timestamp())
+        return self.ledger.append(entry, key=self.keys.ed25519, timestamp=self.clock.timestamp())
 
     def close(self) -> None:
         for name in ("ledger", "store"):
@@ -96,20 +93,20 @@ class Session:
 
 
 def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase: bytes,
-                 command: str, defer_role: bool = False) -> tuple[Operator, bytes]:
+                 command: str, clock: Clock, defer_role: bool = False) -> tuple[Operator, bytes]:
     """Check account, passphrase and role; every refusal is in the operation log. With
     defer_role the caller checks the role itself (the exchange ledgers that refusal as 拒否)."""
 
     def refuse(err: BulkError, outcome: str = "ログイン失敗") -> BulkError:
         # whatever was typed as an ID is logged only if it has the shape of an operator ID
         logged_id = operator_id if OPERATOR_ID.fullmatch(operator_id) else "（不正な形式の操作者ID）"
-        log_outcome(ws, operator_id=logged_id, command=command, outcome=outcome, code=err.code)
+        log_outcome(ws, clock, operator_id=logged_id, command=command, outcome=outcome, code=err.code)
         return err
 
     op = registry.operator(operator_id)
     if op is None:
         raise refuse(BulkError("E-AUTH-001", operator=operator_id))
-    refusal = op.refusal(today())
+    refusal = op.refusal(clock.today())
     if refusal is not None:
         raise refuse(refusal)
     kek = wsmod.unwrap_kek(op.slot, passphrase, operator_id)
@@ -183,33 +180,33 @@ def housekeeping(session: Session) -> None:
 
 @contextmanager
 def logged_in(home, operator_id: str | None, passphrase: bytes, command: str,
-              defer_role: bool = False) -> Iterator[Session]:
+              defer_role: bool = False, *, clock: Clock) -> Iterator[Session]:
     """Open the workspace, log in, run housekeeping, and record the command's outcome."""
     if not operator_id:
         raise BulkError("E-AUTH-013")
     ws = Workspace.open(home)
     registry = Registry(ws.path("registry.sqlite"))
     try:
-        op, kek = authenticate(ws, registry, operator_id, passphrase, command, defer_role)
+        op, kek = authenticate(ws, registry, operator_id, passphrase, command, clock, defer_role)
     except BaseException:
         registry.close()
         raise
-    session = Session(ws, registry, op, kek, command)
+    session = Session(ws, registry, op, kek, command, clock)
     try:
         if command not in READS_LEDGER_ONLY:
             housekeeping(session)
         yield session
     except BulkError as err:
         outcome = "失敗" if err.exit_code == 4 else "拒否"
-        log_outcome(ws, operator_id=operator_id, command=command, outcome=outcome, code=err.code,
+        log_outcome(ws, clock, operator_id=operator_id, command=command, outcome=outcome, code=err.code,
                     counts=session.counts or None, hashes=session.hashes or None)
         raise
     except BaseException as exc:
-        log_outcome(ws, operator_id=operator_id, command=command, outcome="失敗",
+        log_outcome(ws, clock, operator_id=operator_id, command=command, outcome="失敗",
                     code=None, detail=type(exc).__name__)
         raise
     else:
-        log_outcome(ws, operator_id=operator_id, command=command, outcome="成功",
+        log_outcome(ws, clock, operator_id=operator_id, command=command, outcome="成功",
                     counts=session.counts or None, hashes=session.hashes or None)
     finally:
         session.close()

@@ -20,7 +20,6 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from bulktool.messages import BulkError
@@ -37,15 +36,6 @@ DEFAULT_CONFIG = {
     "reissue_retention_days": 30,
     "limits": {"max_entries": 16, "max_expanded_bytes": 2 * 1024**3, "max_rows": 1_048_576},
 }
-
-
-def now() -> datetime:
-    """The one clock of the application: local time with its offset."""
-    return datetime.now(timezone.utc).astimezone()
-
-
-def timestamp() -> str:
-    return now().isoformat(timespec="seconds")
 
 
 def resolve_home(home: str | os.PathLike | None) -> Path:
@@ -134,7 +124,7 @@ class Workspace:
         return cls(root, config)
 
     @classmethod
-    def create(cls, home: str | os.PathLike | None, terminal_id: str) -> "Workspace":
+    def create(cls, home: str | os.PathLike | None, terminal_id: str, created_at: str) -> "Workspace":
         """Make the directories and config; refuses (changing nothing) if one exists."""
         root = resolve_home(home)
         if (root / CONFIG).exists() or (root / "registry.sqlite").exists():
@@ -143,7 +133,7 @@ class Workspace:
         os.chmod(root, 0o700)
         for sub in ("keys", "reissue", "tmp"):
             (root / sub).mkdir(mode=0o700, exist_ok=True)
-        config = dict(DEFAULT_CONFIG, terminal_id=terminal_id, created_at=timestamp())
+        config = dict(DEFAULT_CONFIG, terminal_id=terminal_id, created_at=created_at)
         return cls(root, config)
 
     def save_config(self) -> None:

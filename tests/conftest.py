@@ -12,6 +12,14 @@ from typer.testing import CliRunner
 
 from bulktool.checkdigit import with_check_digit
 from bulktool.cli import app
+from bulktool.cli.common import using_clock
+from bulktool.clock import Clock, FixedClock, SystemClock
+from bulktool.registry import fiscal_year_end
+
+# The suite's clock: fixed, so that no test expires with the calendar; every date a fixture
+# writes (training dates above all) is derived from it. A test may pass another clock
+# (tests/test_clock.py runs the product in 2031).
+NOW = "2026-12-03T10:00:00+09:00"
 
 PASS = {"admin01": "admin-pass-0001", "op01": "op-pass-00001", "sec01": "sec-pass-0001",
         "aud01": "aud-pass-00001"}
@@ -31,10 +39,18 @@ class Result:
 class Cli:
     """Runs `bulktool …` in process, as SPEC §9 writes the commands."""
 
-    def __init__(self, home: Path, tmp: Path) -> None:
+    def __init__(self, home: Path, tmp: Path, clock: Clock | None = None) -> None:
         self.home = home
         self.tmp = tmp
+        self.clock = clock or FixedClock(NOW)
         self.runner = CliRunner()
+
+    @property
+    def trained_on(self) -> str:
+        """A training date that makes an operator valid today by the clock: the first day of
+        the fiscal year (valid until the 31 March of the next one)."""
+        fy_end = fiscal_year_end(self.clock.today())
+        return fy_end.replace(year=fy_end.year - 1, month=4, day=1).isoformat()
 
     def passfile(self, operator: str) -> str:
         p = self.tmp / f"{operator}.pass"
@@ -43,7 +59,8 @@ class Cli:
         return str(p)
 
     def raw(self, *args: str, input: str | bytes | None = None) -> Result:
-        r = self.runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+        with using_clock(self.clock):
+            r = self.runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
         return Result(r.exit_code, r.stdout, r.stderr)
 
     def __call__(self, *args: str, as_: str | None = "admin01", input=None) -> Result:
@@ -58,17 +75,25 @@ class Cli:
         return r
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    """A workspace with admin01 (administrator), op01 (operator), sec01 (security), aud01 (auditor)."""
-    c = Cli(tmp_path / "ws", tmp_path)
+def make_cli(home: Path, tmp: Path, clock: Clock | None = None) -> Cli:
+    """A workspace with admin01 (administrator), op01 (operator), sec01 (security), aud01 (auditor),
+    all trained this fiscal year by `clock`."""
+    c = Cli(home, tmp, clock)
     r = c.raw("init", "--terminal-id", "T001", "--admin", "admin01", "--home", str(c.home),
-              "--passphrase-file", c.passfile("admin01"), "--trained-on", "2026-04-01")
+              "--passphrase-file", c.passfile("admin01"), "--trained-on", c.trained_on)
     assert r.exit_code == 0, r.output
     for oid, role in (("op01", "operator"), ("sec01", "security"), ("aud01", "auditor")):
-        c.ok("operator", "add", oid, "--name", f"職員{oid}", "--role", role, "--trained-on", "2026-04-01",
+        c.ok("operator", "add", oid, "--name", f"職員{oid}", "--role", role, "--trained-on", c.trained_on,
              "--new-passphrase-file", c.passfile(oid))
     return c
+
+
+@pytest.fixture
+def cli(request, tmp_path: Path) -> Cli:
+    """On the suite's fixed clock; a test marked `system_clock` (it runs bulktool in subprocesses,
+    which read the machine's clock) gets the system clock, its dates still derived from it."""
+    clock = SystemClock() if request.node.get_closest_marker("system_clock") else None
+    return make_cli(tmp_path / "ws", tmp_path, clock)
 
 
 # --- an exchange-ready world: store, department with keys, registered drives -------------

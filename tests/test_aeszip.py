@@ -21,6 +21,8 @@ from bulktool.containers import aeszip
 from bulktool.containers.limits import DEFAULT_LIMITS, Limits
 from bulktool.messages import MESSAGES, BulkError
 
+ZIP_TIME = (2026, 12, 3, 9, 0, 0)  # an entry's time stamp (the clock is passed in)
+
 FIX = Path(__file__).parent / "fixtures" / "containers"
 PASSWORD = b"fixture-password-1"  # the fixtures' password: test data
 TABLE = ("連番,住民票コード\r\n" + "".join(f"{i},{with_check_digit(f'{i:010d}')}\r\n" for i in range(1, 6))).encode()
@@ -131,18 +133,18 @@ def test_unsafe_names_are_refused(name):
 
 def test_unsafe_name_inside_a_real_archive():
     for name in ("..\\..\\a.csv", "C:/Windows/a.csv"):
-        data = aeszip.write_result([(name, TABLE)], "pw-123456")
+        data = aeszip.write_result([(name, TABLE)], "pw-123456", when=ZIP_TIME)
         assert code_of(aeszip.read_request, data, b"pw-123456") == "E-CON-007"
 
 
 def test_second_irai_is_unexpected():
-    data = aeszip.write_result([("a.csv", TABLE), ("依頼票.json", b"{}"), ("x/依頼票.json", b"{}")], "pw-123456")
+    data = aeszip.write_result([("a.csv", TABLE), ("依頼票.json", b"{}"), ("x/依頼票.json", b"{}")], "pw-123456", when=ZIP_TIME)
     assert code_of(aeszip.read_request, data, b"pw-123456") == "E-CON-012"
 
 
 @pytest.mark.parametrize("inner", ["a.7z", "a.gz", "a.LZH", "a.rar", "a.tar", "a.bte"])
 def test_nested_archives_of_every_kind(inner):
-    data = aeszip.write_result([("a.csv", TABLE), (inner, b"x")], "pw-123456")
+    data = aeszip.write_result([("a.csv", TABLE), (inner, b"x")], "pw-123456", when=ZIP_TIME)
     assert code_of(aeszip.read_request, data, b"pw-123456") == "E-CON-006"
 
 
@@ -161,7 +163,7 @@ def test_messages_carry_no_content():
 # --- writing ---------------------------------------------------------------------------------
 
 def test_write_result_is_aes256_ae2_with_utf8_names():
-    data = aeszip.write_result([("照会結果.csv", TABLE), ("manifest.json", b"{}")], "pw-123456")
+    data = aeszip.write_result([("照会結果.csv", TABLE), ("manifest.json", b"{}")], "pw-123456", when=ZIP_TIME)
     infos = pyzipper.AESZipFile(io.BytesIO(data)).infolist()
     assert [i.filename for i in infos] == ["照会結果.csv", "manifest.json"]
     for info in infos:
@@ -179,20 +181,20 @@ def test_the_deflate_level_is_applied():
 
     rnd = random.Random(7)
     data = "".join(f"{i},{rnd.randrange(10**10)},{rnd.choice(['山田', '佐藤', '鈴木'])}\r\n" for i in range(20000)).encode()
-    fast, small = aeszip._write([("a.csv", data)], "pw-123456", 1), aeszip._write([("a.csv", data)], "pw-123456", 9)
+    fast, small = aeszip._write([("a.csv", data)], "pw-123456", 1, ZIP_TIME), aeszip._write([("a.csv", data)], "pw-123456", 9, ZIP_TIME)
     assert len(fast) > len(small) * 1.02
     assert aeszip.read_request(fast, b"pw-123456").table == data
 
 
 def test_write_request_round_trips_through_read_request():
     irai = json.dumps({"照会元": "D01"}, ensure_ascii=False).encode()
-    data = aeszip.write_request("検索条件.csv", TABLE, "パス-123456", irai)
+    data = aeszip.write_request("検索条件.csv", TABLE, "パス-123456", irai, when=ZIP_TIME)
     files = aeszip.read_request(data, "パス-123456".encode())
     assert (files.table_name, files.table, files.irai) == ("検索条件.csv", TABLE, irai)
 
 
 def test_empty_password_is_refused():
-    assert code_of(aeszip.write_result, [("a.csv", b"x")], "") == "E-CON-019"
+    assert code_of(aeszip.write_result, [("a.csv", b"x")], "", when=ZIP_TIME) == "E-CON-019"
 
 
 def test_new_password_alphabet_length_and_entropy():
@@ -224,7 +226,7 @@ def seven_zip() -> str:
 def test_7zip_opens_a_result_we_wrote(tmp_path):
     pw = aeszip.new_password()
     manifest = json.dumps({"ledger_entry": 7}).encode()
-    (tmp_path / "照会結果_7.zip").write_bytes(aeszip.write_result([("照会結果.csv", TABLE), ("manifest.json", manifest)], pw))
+    (tmp_path / "照会結果_7.zip").write_bytes(aeszip.write_result([("照会結果.csv", TABLE), ("manifest.json", manifest)], pw, when=ZIP_TIME))
     r = subprocess.run([seven_zip(), "x", f"-p{pw}", f"-o{tmp_path / 'out'}", str(tmp_path / "照会結果_7.zip")],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -236,7 +238,7 @@ def test_7zip_opens_a_result_we_wrote(tmp_path):
 
 
 def test_7zip_refuses_a_result_with_a_wrong_password(tmp_path):
-    (tmp_path / "r.zip").write_bytes(aeszip.write_result([("照会結果.csv", TABLE)], "right-password-123"))
+    (tmp_path / "r.zip").write_bytes(aeszip.write_result([("照会結果.csv", TABLE)], "right-password-123", when=ZIP_TIME))
     r = subprocess.run([seven_zip(), "x", "-pwrong", f"-o{tmp_path / 'out'}", str(tmp_path / "r.zip")],
                        capture_output=True, text=True)
     assert r.returncode != 0

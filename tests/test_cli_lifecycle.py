@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import exchange_ok, ledger_rows, put_zip_request
 
 from bulktool.session import active_lock
@@ -111,7 +113,7 @@ def test_oplog_purge_is_ledgered_and_guarded(cli):
 def test_a_receipt_left_open_by_a_crash_is_closed_as_failure(cli, world):
     from bulktool.session import logged_in
 
-    with logged_in(cli.home, "op01", b"op-pass-00001", "exchange") as s:
+    with logged_in(cli.home, "op01", b"op-pass-00001", "exchange", clock=cli.clock) as s:
         with active_lock(s.ws, exclusive=False):
             receipt = s.append("受付", department="D01", purpose="P01", approval_no="決裁-C")
             # while the exchange that owns it runs, nobody closes it
@@ -127,6 +129,7 @@ def test_a_receipt_left_open_by_a_crash_is_closed_as_failure(cli, world):
     cli.ok("ledger", "verify", as_="aud01")
 
 
+@pytest.mark.system_clock
 def test_four_exchanges_at_once_keep_the_ledger_gapless(cli, world, tmp_path):
     drives = []
     for i in range(4, 8):

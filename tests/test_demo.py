@@ -4,6 +4,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from bulktool.cli import app
+from bulktool.clock import FixedClock
 from bulktool.demo import run_demo
 
 
@@ -14,7 +15,7 @@ def test_demo_runs_without_prompts_and_explains_itself():
 
 
 def test_every_hit_is_the_right_person_on_a_noisy_labelled_request(tmp_path):
-    report = run_demo(people=4000, seed=5, base=tmp_path)
+    report = run_demo(people=4000, seed=5, base=tmp_path, clock=FixedClock("2026-12-03"))
     for ex in report.exchanges:
         assert ex["wrong_person"] == 0
         assert ex["agree"] == ex["rows"], ex

@@ -16,6 +16,8 @@ from bulktool.containers.open import open_request
 from bulktool.department import make_sealed_request, make_zip_request, open_result, write_opened
 from bulktool.messages import BulkError
 
+ZIP_TIME = (2026, 12, 3, 9, 0, 0)  # an entry's time stamp (the clock is passed in)
+
 TABLE = ("連番,住民票コード\r\n" + "".join(f"{i},{with_check_digit(f'{i:010d}')}\r\n" for i in range(1, 4))).encode()
 RESULT_CSV = ("\ufeff連番,処理結果コード,処理結果,該当件数,外字フラグ\r\n1,00,該当,1,\r\n2,20,該当なし,0,\r\n"
               "3,90,入力エラー（住民票コード）,,\r\n").encode("utf-8")
@@ -48,7 +50,7 @@ def sealed_result(terminal, dept, csv=RESULT_CSV, manifest=None) -> bytes:
 
 def zip_result(terminal, password, csv=RESULT_CSV, manifest=None) -> bytes:
     manifest = manifest or manifest_for(csv, terminal)
-    return aeszip.write_result([(mf.RESULT_CSV, csv), (mf.MANIFEST_JSON, manifest)], password)
+    return aeszip.write_result([(mf.RESULT_CSV, csv), (mf.MANIFEST_JSON, manifest)], password, when=ZIP_TIME)
 
 
 def failure(fn, *args, **kw) -> BulkError:
@@ -60,14 +62,14 @@ def failure(fn, *args, **kw) -> BulkError:
 # --- requests --------------------------------------------------------------------------------
 
 def test_zip_request_opens_on_the_terminal():
-    data = make_zip_request("C:\\Users\\clerk\\検索条件.csv", TABLE, "paper-password-9")
+    data = make_zip_request("C:\\Users\\clerk\\検索条件.csv", TABLE, "paper-password-9", when=ZIP_TIME)
     files = open_request("検索条件.zip", data, password=b"paper-password-9", terminal_x25519=None,
                          department_ed25519=None)
     assert (files.table_name, files.table, files.irai) == ("検索条件.csv", TABLE, None)
 
 
 def test_zip_request_refuses_a_non_table():
-    assert failure(make_zip_request, "名簿.txt", TABLE, "pw-123456").code == "E-CON-005"
+    assert failure(make_zip_request, "名簿.txt", TABLE, "pw-123456", when=ZIP_TIME).code == "E-CON-005"
 
 
 def test_sealed_request_opens_on_the_terminal_and_checks_the_department(terminal, dept):
@@ -164,8 +166,8 @@ def _failures(terminal, dept):
     yield "manifest signed by another terminal", zip_result(other, pw), "r.zip", dict(password=pw, keys=None,
                                                                                       terminal=terminal.public), "E-RES-001"
     yield "extra file", aeszip.write_result([(mf.RESULT_CSV, RESULT_CSV), (mf.MANIFEST_JSON, manifest_for(
-        RESULT_CSV, terminal)), ("memo.txt", b"")], pw), "r.zip", dict(password=pw, keys=None, terminal=None), "E-RES-001"
-    yield "manifest missing", aeszip.write_result([(mf.RESULT_CSV, RESULT_CSV)], pw), "r.zip", \
+        RESULT_CSV, terminal)), ("memo.txt", b"")], pw, when=ZIP_TIME), "r.zip", dict(password=pw, keys=None, terminal=None), "E-RES-001"
+    yield "manifest missing", aeszip.write_result([(mf.RESULT_CSV, RESULT_CSV)], pw, when=ZIP_TIME), "r.zip", \
         dict(password=pw, keys=None, terminal=None), "E-RES-001"
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from conftest import drive_state, read_result, request_table
 
+ZIP_TIME = (2026, 12, 3, 9, 0, 0)  # an entry's time stamp (the clock is passed in)
+
 
 def test_zip_exchange_end_to_end(cli, world):
     drive = world["drives"][0]
@@ -136,7 +138,7 @@ def test_refusals_leave_drive_unchanged_and_are_ledgered(cli, world):
     other = world["tmp"] / "other"
     other.mkdir()
     (drive / "依頼.zip").unlink()
-    (drive / "依頼.zip").write_bytes(aeszip.write_request("t.csv", table, "request-password-123", irai))
+    (drive / "依頼.zip").write_bytes(aeszip.write_request("t.csv", table, "request-password-123", irai, when=ZIP_TIME))
     before = drive_state(drive)
     r = cli("exchange", str(drive), "--department", "D01", "--purpose", "P01", "--approval", "決裁-9",
             "--password-file", str(pw), as_="op01")

@@ -7,7 +7,7 @@ import typer
 
 from bulktool import admin
 from bulktool.cli import app
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, clock, console, handles_errors, list_table,
                                  parse_day, read_input, read_secret, session)
 from bulktool.registry import ROLE_LABELS
 
@@ -32,7 +32,8 @@ def init(
     """新しい作業領域を作成する（設定・本人確認情報ファイル・管理簿・端末鍵・最初の管理者）。"""
     secret = read_secret(passphrase_file, "管理者のパスフレーズ", confirm=True, option="--passphrase-file")
     ws, fingerprint = admin.init_workspace(home, terminal_id=terminal_id, admin_id=admin_id, name=name,
-                                           trained_on=parse_day(trained_on, "--trained-on"), passphrase=secret)
+                                           trained_on=parse_day(trained_on, "--trained-on"), passphrase=secret,
+                                           clock=clock())
     console.print(f"作業領域を作成しました: {ws.home}")
     console.print(f"操作端末ID: {terminal_id}　管理者: {admin_id}")
     console.print(f"端末公開鍵のフィンガープリント: [bold]{fingerprint}[/]")
@@ -108,13 +109,12 @@ def operator_passwd(new_passphrase_file: Optional[str] = typer.Option(None, "--n
 def operator_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                   home: Optional[str] = HomeOpt):
     """操作者の一覧。"""
-    from bulktool.session import today
 
     with session(home, operator, passphrase_file, "operator list") as s:
         ops = s.registry.operators()
     t = list_table("操作者", ("操作者ID", "氏名", "役割", "研修受講日", "有効期限", "状態"))
     for o in ops:
-        refusal = o.refusal(today())
+        refusal = o.refusal(s.clock.today())
         state = "有効" if refusal is None else {"E-AUTH-004": "失効", "E-AUTH-003": "ロック",
                                               "E-AUTH-005": "研修前", "E-AUTH-006": "期限切れ"}[refusal.code]
         t.add_row(o.operator_id, o.name, ROLE_LABELS[o.role], str(o.trained_on), str(o.valid_until), state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bulktool.clock import Clock, SystemClock
 from bulktool.messages import BulkError
 
 # soft_wrap: rich never breaks a printed line itself (the terminal may): a fingerprint to compare
@@ -35,6 +37,25 @@ def screen_time(timestamp: str, *, seconds: bool = False) -> str:
     """「2026-11-23 06:50」 (or with seconds) for a list on screen; exports keep the whole stamp
     with its time zone."""
     return timestamp[:19 if seconds else 16].replace("T", " ")
+
+
+# The CLI edge is the one place that builds the clock: every command passes `clock()` down.
+# A test sets another clock with `using_clock` (the commands run in process under typer's runner).
+_CLOCK: ContextVar[Clock | None] = ContextVar("bulktool_clock", default=None)
+
+
+def clock() -> Clock:
+    """The clock of the running command: the system clock unless a test set one."""
+    return _CLOCK.get() or SystemClock()
+
+
+@contextmanager
+def using_clock(c: Clock):
+    token = _CLOCK.set(c)
+    try:
+        yield c
+    finally:
+        _CLOCK.reset(token)
 
 
 HomeOpt = typer.Option(None, "--home", envvar="BULKTOOL_HOME", help="作業領域（または環境変数 BULKTOOL_HOME）")
@@ -116,5 +137,5 @@ def session(home, operator: Optional[str], passphrase_file: Optional[str], comma
     if not operator:
         raise BulkError("E-AUTH-013")
     secret = passphrase(passphrase_file)
-    with logged_in(home, operator, secret, command, defer_role) as s:
+    with logged_in(home, operator, secret, command, defer_role, clock=clock()) as s:
         yield s

@@ -6,7 +6,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from bulktool.cli import app
-from bulktool.cli.common import console, handles_errors
+from bulktool.cli.common import clock, console, handles_errors
 
 STATUS = (("00", "該当"), ("10", "該当（消除者）"), ("20", "該当なし"), ("30", "複数該当"), ("90", "入力エラー"))
 
@@ -25,7 +25,7 @@ def demo(people: int = typer.Option(20_000, "--people", help="合成住民の人
         console.print(f"[cyan]$ {cmd}[/]\n  → {what}")
 
     with console.status("実行中…"):
-        report = run_demo(people=people, seed=seed, say=say)
+        report = run_demo(people=people, seed=seed, say=say, clock=clock())
     t = Table(title="照会結果の内訳（正解ラベルとの照合）")
     t.add_column("処理結果")
     for ex in report.exchanges:

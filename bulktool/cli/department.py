@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from bulktool.cli import app
-from bulktool.cli.common import console, handles_errors, read_input, read_secret
+from bulktool.cli.common import clock, console, handles_errors, read_input, read_secret
 from bulktool.messages import BulkError
 
 request_app = typer.Typer(help="照会元: 検索条件ファイル（照会ファイル）を作る", no_args_is_help=True)
@@ -60,7 +60,7 @@ def request_zip(table: Path = typer.Argument(..., metavar="TABLE"), out: Path = 
 
     data = read_input(str(table))
     password = read_secret(password_file, "パスワード", confirm=True, option="--password-file").decode("utf-8")
-    _write_new(out, make_zip_request(table.name, data, password))
+    _write_new(out, make_zip_request(table.name, data, password, when=clock().zip_time()))
     console.print(f"照会ファイルを作成しました: {out}（パスワードは紙で市町村課に渡してください）")
 
 

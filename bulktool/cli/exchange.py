@@ -127,13 +127,12 @@ def media_register(path: Path = typer.Argument(...), media_id: str = typer.Optio
 def media_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                home: Optional[str] = HomeOpt):
     """登録媒体の一覧（貸与の返却期限切れを表示）。"""
-    from bulktool.session import today
 
     with session(home, operator, passphrase_file, "media list") as s:
         items = s.registry.media_all()
     t = list_table("登録媒体", ("媒体ID", "照会元", "製品名", "製造番号", "登録日時", "状態", "貸与先", "返却期限"))
     for m in items:
-        overdue = m.lent_until and m.lent_until < today().isoformat()
+        overdue = m.lent_until and m.lent_until < s.clock.today().isoformat()
         t.add_row(m.media_id, m.department, m.product or "—", m.serial or "—", screen_time(m.registered_at),
                   m.status + ("（返却期限切れ）" if overdue else ""), m.lent_to or "", m.lent_until or "",
                   style="red" if overdue else None)

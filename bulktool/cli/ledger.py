@@ -169,9 +169,9 @@ def oplog_purge(before: str = typer.Option(..., "--before", help="この日よ�
     """保存期間を過ぎた操作履歴を削除する（管理簿に履歴削除として記録）。"""
     day = parse_day(before, "--before")
     with session(home, operator, passphrase_file, "oplog purge") as s:
-        from bulktool.session import oplog_for, today
+        from bulktool.session import oplog_for
 
-        removed = oplog_for(s.ws).purge(day, today=today(),
+        removed = oplog_for(s.ws).purge(day, today=s.clock.today(),
                                         retention_years=int(s.ws.config.get("oplog_retention_years", 7)))
         s.append("履歴削除", counts={"removed": removed}, note=f"{day.isoformat()} より前の操作履歴を削除")
         s.counts = {"removed": removed}

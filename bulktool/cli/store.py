@@ -71,7 +71,6 @@ def store_generate(people: int = typer.Option(..., "--people"), seed: int = type
                    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                    home: Optional[str] = HomeOpt):
     """合成（架空）の住民データを生成し、store load と同じ検証を通して取り込む。"""
-    from bulktool.session import today
     from bulktool.store.generate import generate
 
     with session(home, operator, passphrase_file, "store generate") as s:
@@ -79,10 +78,10 @@ def store_generate(people: int = typer.Option(..., "--people"), seed: int = type
             target = out or Path(tmp)
             target.mkdir(parents=True, exist_ok=True)
             with console.status("合成データを生成しています…"):
-                generate(people, seed, target, today=today())
+                generate(people, seed, target, today=s.clock.today())
             for kind in ("jumin", "fuhyo"):
                 _load(s, kind, [target / f"{kind}.csv"])
-        stats = s.store.stats(today().isoformat())
+        stats = s.store.stats(s.clock.today().isoformat())
         s.counts = {"people": people}
     console.print(f"合成データ {people:,} 人分を生成し取り込みました（seed {seed}）。")
     _stats_table(stats)
@@ -104,10 +103,9 @@ def _stats_table(stats) -> None:
 def store_stats(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                 home: Optional[str] = HomeOpt):
     """本人確認情報ファイルの件数（個人情報は表示しない）。"""
-    from bulktool.session import today
 
     with session(home, operator, passphrase_file, "store stats") as s:
-        stats = s.store.stats(today().isoformat())
+        stats = s.store.stats(s.clock.today().isoformat())
     _stats_table(stats)
 
 

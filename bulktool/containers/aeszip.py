@@ -13,7 +13,6 @@ import copy
 import io
 import secrets
 import stat
-import time
 import zipfile
 from dataclasses import dataclass
 
@@ -190,7 +189,8 @@ class _Utf8Info(pyzipper.zipfile_aes.AESZipInfo):
         return self.filename.encode("utf-8"), self.flag_bits | 0x800
 
 
-def _write(files: list[tuple[str, bytes]], password: str, level: int) -> bytes:
+def _write(files: list[tuple[str, bytes]], password: str, level: int,
+           when: tuple[int, int, int, int, int, int]) -> bytes:
     if not password:
         raise BulkError("E-CON-019")
     buf = io.BytesIO()
@@ -199,21 +199,23 @@ def _write(files: list[tuple[str, bytes]], password: str, level: int) -> bytes:
                              encryption_kwargs={"nbits": 256, "force_wz_aes_version": 2}) as zf:
         zf.setpassword(password.encode("utf-8"))
         for name, data in files:
-            info = _Utf8Info(name, date_time=time.localtime()[:6])
+            info = _Utf8Info(name, date_time=when)
             info.compress_type = pyzipper.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
             zf.writestr(info, data, compresslevel=level)  # a ZipInfo does not take the archive's level
     return buf.getvalue()
 
 
-def write_result(files: list[tuple[str, bytes]], password: str) -> bytes:
+def write_result(files: list[tuple[str, bytes]], password: str, *,
+                 when: tuple[int, int, int, int, int, int]) -> bytes:
     """An AES-256 (WinZip AE-2) ZIP holding `files`, UTF-8 names, deflate level 1; 7-Zip opens it.
     Measured on a 200 MB synthetic 照会結果 CSV: level 1 writes 107 MB/s (31 % of the plain size),
     level 6 29 MB/s (25 %): 3.7× faster for 25 % more bytes, a fraction of a second on the drive."""
-    return _write(files, password, level=RESULT_LEVEL)
+    return _write(files, password, level=RESULT_LEVEL, when=when)
 
 
-def write_request(table_name: str, table: bytes, password: str, irai: bytes | None = None) -> bytes:
+def write_request(table_name: str, table: bytes, password: str, irai: bytes | None = None, *,
+                  when: tuple[int, int, int, int, int, int]) -> bytes:
     """The department's request, as 7-Zip (暗号化方式 AES-256) would make it: AE-2, UTF-8 names."""
     files = [(table_name, table)] + ([(IRAI_NAME, irai)] if irai is not None else [])
-    return _write(files, password, level=RESULT_LEVEL)
+    return _write(files, password, level=RESULT_LEVEL, when=when)
