@@ -13,12 +13,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
-from bulktool.ledger import rows_to_csv, rows_to_xlsx
 from bulktool.messages import BulkError
 from bulktool.sqlitedb import connect_private
+from bulktool.tables import rows_to_csv, rows_to_xlsx
 
 COLUMNS = ("番号", "日時", "操作者ID", "端末ID", "コマンド", "結果", "コード", "件数", "ハッシュ", "詳細")
-OUTCOMES = ("成功", "拒否", "失敗", "ログイン失敗")
 DEFAULT_RETENTION_YEARS = 7
 
 # Defence in depth: text that looks like a 個人番号 (12 digits) or a 住民票コード (11 digits),

@@ -12,8 +12,8 @@ order (model.JUMIN_FIELDS), 外字フラグ (always). One row per input row, in 
   them and are not substitutions: 〜 U+301C → ～ U+FF5E, − U+2212 → － U+FF0D, ‖ → ∥, ¢ £ ¬ →
   ￠ ￡ ￢, — U+2014 → ― U+2015. (Python's cp932 codec already encodes the first five so; decoding
   gives back the full-width forms: the department sees ～ and －, the same bytes Excel writes.)
-- Formula injection (OWASP "CSV Injection"): a cell beginning with =, +, -, @, tab or CR gets a
-  leading ' so that a spreadsheet shows it as text and never runs it.
+- Formula injection: every cell is neutralised by the one rule in tables.py (a cell beginning
+  with =, +, -, @, tab or CR gets a leading '); the row loop below only prefilters for it.
 - CRLF line ends, minimal quoting (csv.QUOTE_MINIMAL).
 """
 from __future__ import annotations
@@ -26,12 +26,11 @@ from datetime import date
 from typing import Iterable, Sequence
 
 from bulktool.model import JUMIN_FIELDS, MatchResult, Status
+from bulktool.tables import FORMULA_PREFIXES, FORMULA_STARTS, neutralise, neutralise_all  # noqa: F401 (neutralise: re-exported)
 
 RESULT_COLUMNS_FIXED = ("連番", "処理結果コード", "処理結果", "該当件数")
 GAIJI_COLUMN = "外字フラグ"
 GETA = "〓"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_STARTS = frozenset(FORMULA_PREFIXES)
 # a character that makes csv.QUOTE_MINIMAL quote a cell (neutralising and 〓 add none of them)
 _QUOTED = re.compile('[",\r\n]')
 # a cell after the first, in a row joined by NUL, that begins with a formula prefix (a prefilter:
@@ -64,17 +63,6 @@ class ResultTable:
 def columns_for(fields: Sequence[str]) -> list[str]:
     """The result header for a department permitted `fields` (unknown names are ignored)."""
     return [*RESULT_COLUMNS_FIXED, *(f for f in JUMIN_FIELDS if f in fields), GAIJI_COLUMN]
-
-
-def neutralise_all(cells: Iterable[str]) -> list[str]:
-    """Each cell with a leading ' when a spreadsheet would read it as a formula."""
-    starts = _FORMULA_STARTS
-    return ["'" + c if c[:1] in starts else c for c in cells]
-
-
-def neutralise(cell: str) -> str:
-    """One cell, as neutralise_all."""
-    return neutralise_all((cell,))[0]
 
 
 def to_cp932(cell: str) -> tuple[str, int]:
@@ -155,7 +143,7 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
                     if n:
                         subs += n
                         gaiji = True
-        if line[:1] in _FORMULA_STARTS or later_formula(line):  # a cell may begin like a formula (rare)
+        if line[:1] in FORMULA_STARTS or later_formula(line):  # a cell may begin like a formula (rare)
             cells = neutralise_all(cells)
         cells.append("1" if gaiji else "")
         if needs_quotes(line) is None:  # what csv.writer writes for such a row, without its per-cell work
