@@ -70,7 +70,7 @@ def open_result(data: bytes, name: str, *, password: str | None, keys: KeyPair |
         if low.endswith(".zip"):
             if not password:
                 raise BulkError("E-RES-003", reason="パスワードが指定されていません")
-            entries = _read_zip(data, password.encode("utf-8"), limits)
+            entries = aeszip.read_entries(data, password.encode("utf-8"), limits)
         elif low.endswith(".bte"):
             if keys is None:
                 raise BulkError("E-RES-003", reason="照会元の秘密鍵が指定されていません")
@@ -88,33 +88,6 @@ def open_result(data: bytes, name: str, *, password: str | None, keys: KeyPair |
     files = dict(entries)
     manifest = mf.verify(files[mf.MANIFEST_JSON], files[mf.RESULT_CSV], terminal.ed25519 if terminal else None)
     return OpenedResult(files, manifest, terminal is not None)
-
-
-def _read_zip(data: bytes, password: bytes, limits: Limits) -> list[tuple[str, bytes]]:
-    """Entries (base name, bytes) of a result ZIP, under the same hostile-archive checks as a request."""
-    import io
-
-    import pyzipper
-
-    try:
-        zf = pyzipper.AESZipFile(io.BytesIO(data))
-    except Exception:
-        raise BulkError("E-CON-011") from None
-    with zf:
-        members = aeszip.check_members(zf.infolist(), limits, require_aes=True)
-        zf.setpassword(password)
-        out = []
-        budget = limits.max_expanded_bytes
-        for info, base in members:
-            try:
-                content = aeszip.read_entry(zf, info, base, limits, budget)
-            except BulkError:
-                raise
-            except Exception:  # bad password, HMAC, zlib: one answer
-                raise BulkError("E-CON-004") from None
-            budget -= len(content)
-            out.append((base, content))
-    return out
 
 
 def write_opened(opened: OpenedResult, out_dir: Path) -> list[Path]:

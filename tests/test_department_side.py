@@ -12,6 +12,7 @@ from bulktool import keys
 from bulktool import manifest as mf
 from bulktool.checkdigit import with_check_digit
 from bulktool.containers import aeszip, envelope
+from bulktool.containers.limits import Limits
 from bulktool.containers.open import open_request
 from bulktool.department import make_sealed_request, make_zip_request, open_result, write_opened
 from bulktool.messages import BulkError
@@ -176,3 +177,13 @@ def test_every_failure_to_open_or_verify_is_exit_3(terminal, dept, case):
     label, data, name, kw, code = list(_failures(terminal, dept))[case]
     err = failure(open_result, data, name, **kw)
     assert (err.code, err.exit_code) == (code, 3), label
+
+
+def test_a_result_zip_is_read_by_the_request_reader_under_the_same_zip_guard(terminal):
+    pw = "right-password-12345"
+    data = zip_result(terminal, pw)
+    for kw, inner in ((dict(password="wrong"), "E-CON-004"),
+                      (dict(password=pw, limits=Limits(max_entries=1)), "E-CON-008"),
+                      (dict(password=pw, limits=Limits(max_expanded_bytes=100)), "E-CON-009")):
+        err = failure(open_result, data, "r.zip", keys=None, terminal=None, **kw)
+        assert err.code == "E-RES-003" and inner in err.message, inner

@@ -1,24 +1,25 @@
 """AES-256 ZIP (WinZip AE-2) requests and results, via pyzipper (SPEC §3, §5).
 
 Reading refuses hostile archives before anything of an entry is parsed: ZipCrypto or
-unencrypted entries, links, absolute or `..` names, nested archives, more than one table,
-entry counts and expanded sizes over the limits (declared sizes checked first, then the bytes
-counted while streaming, since headers can lie), and compression-ratio bombs. A wrong password
+unencrypted entries, links, absolute or `..` names, nested archives, more than one table, and
+whatever the zip guard (zipguard.py: entry count, expanded size, compression ratio, sizes that
+lie) refuses. A wrong password
 and a tampered entry fail the same way (E-CON-004): the AES ZIP password check lets 1 wrong
 password in 65,536 through to the HMAC check, so an HMAC failure is never a success.
 """
 from __future__ import annotations
 
-import copy
 import io
 import secrets
 import stat
 import zipfile
 from dataclasses import dataclass
+from typing import Callable
 
 import pyzipper
 
 from bulktool.containers.limits import DEFAULT_LIMITS, Limits
+from bulktool.containers.zipguard import check_declared, files_within, read_entry
 from bulktool.messages import BulkError
 
 IRAI_NAME = "依頼票.json"
@@ -28,9 +29,7 @@ ARCHIVE_SUFFIXES = (".zip", ".7z", ".gz", ".tgz", ".bz2", ".xz", ".lzh", ".lha",
 # No 0, O, 1, l or I: read aloud and copied by hand onto the hand-over slip.
 ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 PASSWORD_LENGTH = 20  # 20 × log2(57) ≈ 116.6 bits
-CHUNK = 1 << 20
 RESULT_LEVEL = 1  # deflate level: see write_result
-_RATIO_FLOOR = 1 << 20  # ratios are judged once an entry has expanded past 1 MiB
 
 
 @dataclass(frozen=True)
@@ -73,12 +72,9 @@ def _is_link(info: zipfile.ZipInfo) -> bool:
 
 def check_members(infos: list[zipfile.ZipInfo], limits: Limits, *, require_aes: bool) -> list[tuple[zipfile.ZipInfo, str]]:
     """Refuse an archive's directory before reading any entry; returns (info, base name) of files."""
-    files = [i for i in infos if not i.is_dir()]
-    if len(files) > limits.max_entries:
-        raise BulkError("E-CON-008", limit=limits.max_entries)
     declared = 0
     out = []
-    for info in files:
+    for info in files_within(infos, limits):
         name = entry_name(info)
         base = _check_name(name)
         if _is_link(info):
@@ -90,37 +86,9 @@ def check_members(infos: list[zipfile.ZipInfo], limits: Limits, *, require_aes: 
                 raise BulkError("E-CON-002", entry=name)
             if getattr(info, "wz_aes_strength", 0) != 3:  # AES-128 or AES-192
                 raise BulkError("E-CON-018", entry=name)
-        declared += info.file_size
-        if declared > limits.max_expanded_bytes:
-            raise BulkError("E-CON-009", limit=limits.max_expanded_bytes)
-        if info.compress_size and info.file_size / info.compress_size > limits.max_ratio and info.file_size > _RATIO_FLOOR:
-            raise BulkError("E-CON-010", entry=name)
+        declared = check_declared(info, name, declared, limits)
         out.append((info, base))
     return out
-
-
-def read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits, budget: int) -> bytes:
-    """Stream one entry, counting bytes against the limits (headers can lie)."""
-    buf = io.BytesIO()
-    total = 0
-    # zipfile cuts the output at the declared size without a word; declare "more than the
-    # budget" so that the stream runs to its real end, and compare with the header afterwards.
-    probe = copy.copy(info)
-    probe.file_size = budget + 1
-    with zf.open(probe) as fh:
-        while True:
-            chunk = fh.read(CHUNK)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > budget:
-                raise BulkError("E-CON-009", limit=limits.max_expanded_bytes)
-            if total > _RATIO_FLOOR and total > max(info.compress_size, 1) * limits.max_ratio:
-                raise BulkError("E-CON-010", entry=name)
-            buf.write(chunk)
-    if total != info.file_size:  # the header lied about the size
-        raise BulkError("E-CON-011")
-    return buf.getvalue()
 
 
 def check_names(names: list[str]) -> None:
@@ -153,13 +121,22 @@ def read_request(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS) 
     """The table (and 依頼票.json) of an AES-256 ZIP request, read in memory; BulkError E-CON-0xx
     on any refusal (see the module docstring). Entry names may carry a folder prefix: the table
     is named by its base name."""
+    return classify(read_entries(data, password, limits, check=check_names))
+
+
+def read_entries(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS, *,
+                 check: Callable[[list[str]], None] | None = None) -> list[tuple[str, bytes]]:
+    """Every file of an AES-256 ZIP (a request, or a result on the department's side) as
+    (base name, bytes), in archive order, read in memory under the hostile-archive rules of the
+    module docstring. `check`, given the base names, may refuse before anything is decrypted."""
     try:
         zf = pyzipper.AESZipFile(io.BytesIO(data))
     except Exception:  # pyzipper's own BadZipFile, struct errors, …: not a readable zip
         raise BulkError("E-CON-011") from None
     with zf:
         members = check_members(zf.infolist(), limits, require_aes=True)
-        check_names([base for _, base in members])  # refuse on names before decrypting anything
+        if check is not None:
+            check([base for _, base in members])  # refuse on names before decrypting anything
         zf.setpassword(password)
         budget = limits.max_expanded_bytes
         entries = []
@@ -178,7 +155,7 @@ def read_request(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS) 
                 raise BulkError("E-CON-004") from None
             budget -= len(content)
             entries.append((base, content))
-    return classify(entries)
+    return entries
 
 
 class _Utf8Info(pyzipper.zipfile_aes.AESZipInfo):
