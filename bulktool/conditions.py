@@ -9,9 +9,9 @@
   5. otherwise E-REQ-001. Control characters other than tab/CR/LF also refuse the file (binary).
   Strict decoding is decisive: CP932 kanji and kana lead bytes (0x81–0x9F) are UTF-8 continuation
   bytes, so a CP932 file holding 連番 is never valid UTF-8; and UTF-8 is tried first.
-- xlsx: the first sheet, opened from memory after its own zip directory and expanded sizes were
-  checked under the container limits; a date cell is that date; a number cell is read as its
-  digits (Excel drops leading zeros: a short key is 90, never padded).
+- xlsx (xlsxread.py): the first sheet, opened from memory after its own zip passed the zip guard
+  under the container limits; a date cell is that date; a number cell is read as its digits
+  (Excel drops leading zeros: a short key is 90, never padded).
 - The header: any order; names trimmed; an unknown or repeated column refuses the whole file;
   連番 is required.
 - Each row becomes a SearchCondition or a RowError (90) naming the field and why, never the value.
@@ -21,10 +21,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
-import zlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Iterable, Iterator
 
 from bulktool import normalize
@@ -32,6 +30,7 @@ from bulktool.checkdigit import valid_jumin_code, valid_kojin_bango
 from bulktool.containers.limits import DEFAULT_LIMITS, Limits
 from bulktool.messages import BulkError
 from bulktool.model import TARGET_FUHYO, TARGET_JUMIN, TARGETS, RowError, SearchCondition
+from bulktool.xlsxread import NumberCell, check_xlsx, xlsx_rows  # noqa: F401 (check_xlsx: documented here)
 
 COLUMNS = ("連番", "対象", "個人番号", "住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所")
 REQUIRED_COLUMNS = ("連番",)
@@ -39,9 +38,6 @@ SEX = {"男": "1", "女": "2", "1": "1", "2": "2"}
 EXTRA_CELLS_FIELD = "（見出しのない列）"
 NO_KEY_FIELD = "検索キー"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_NESTED = (".zip", ".xlsx", ".xlsm", ".xls", ".7z", ".rar", ".gz", ".cab", ".bin", ".jar")
-_RATIO_FLOOR = 1 << 20  # the ratio test applies to entries expanding past 1 MiB
 _CSV_ERRORS = (("unexpected end of data", "引用符（\"）が閉じられていません"),
                ("expected after", "引用符の後に区切り文字がありません"),
                ("field larger than field limit", "項目が長すぎます"),
@@ -74,12 +70,6 @@ class ConditionStream:
 
     def __iter__(self) -> Iterator[SearchCondition | RowError]:
         return self.items
-
-
-class _Number(str):
-    """The text of an xlsx number cell (so a short key can say its leading zeros were lost)."""
-
-    __slots__ = ()
 
 
 class _Invalid(Exception):
@@ -151,106 +141,13 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
         raise BulkError("E-REQ-009", line=start, detail=detail) from None
 
 
-# --- xlsx -------------------------------------------------------------------------------
-def _xlsx_fail(detail: str) -> BulkError:
-    return BulkError("E-REQ-008", detail=detail)
-
-
-def check_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
-    """Check an .xlsx's own zip before openpyxl sees it (openpyxl has no limits of its own):
-    entry count, declared and actual expanded size, expansion ratio, encrypted or nested
-    entries. Raises BulkError E-REQ-008 naming the problem (never any cell content)."""
-    if data.startswith(_OLE_MAGIC):
-        raise _xlsx_fail("パスワード付きのファイルか .xls 形式です。パスワードを外し .xlsx 形式で保存してください")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise _xlsx_fail("xlsx（ZIP）として読めません") from None
-    with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
-        if len(infos) > limits.max_entries:
-            raise _xlsx_fail(f"ファイル内の項目数が上限 {limits.max_entries} を超えています")
-        if sum(i.file_size for i in infos) > limits.max_expanded_bytes:
-            raise _xlsx_fail(f"展開後の大きさが上限 {limits.max_expanded_bytes} バイトを超えています")
-        for info in infos:
-            if info.flag_bits & 0x1:
-                raise _xlsx_fail("暗号化された項目があります")
-            if info.filename.lower().endswith(_NESTED):
-                raise _xlsx_fail("埋め込みファイルやマクロ（入れ子の書庫）を含む表は受け付けられません")
-            if info.file_size > _RATIO_FLOOR and info.file_size > max(info.compress_size, 1) * limits.max_ratio:
-                raise _xlsx_fail("圧縮率が異常です（圧縮爆弾の疑い）")
-        budget = limits.max_expanded_bytes
-        try:
-            for info in infos:  # count what really expands: declared sizes may lie
-                read = 0
-                with zf.open(info) as fh:
-                    while chunk := fh.read(1 << 20):
-                        read += len(chunk)
-                        if read > budget:
-                            raise _xlsx_fail(f"展開後の大きさが上限 {limits.max_expanded_bytes} バイトを超えています")
-                        if read > _RATIO_FLOOR and read > max(info.compress_size, 1) * limits.max_ratio:
-                            raise _xlsx_fail("圧縮率が異常です（圧縮爆弾の疑い）")
-                budget -= read
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
-            raise _xlsx_fail("ファイルが壊れています") from None
-
-
-def _cell(value: object) -> str | date:
-    """An xlsx cell as text (numbers as their digits) or a date."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return _Number(value)
-    if isinstance(value, float):
-        return _Number(int(value)) if value.is_integer() else _Number(repr(value))
-    return str(value)
-
-
-def _xlsx_rows(data: bytes, limits: Limits) -> Iterator[tuple[int, list]]:
-    check_xlsx(data, limits)
-    from openpyxl import load_workbook  # defusedxml is installed: openpyxl parses through it
-
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on a broken file
-        raise _xlsx_fail(f"Excel ファイルとして開けません（{type(exc).__name__}）") from None
-    try:
-        if not wb.worksheets:
-            raise _xlsx_fail("シートがありません")
-        ws = wb.worksheets[0]
-        ws.reset_dimensions()  # never trust the sheet's own <dimension>: it may hide rows
-        it = ws.iter_rows(values_only=True)
-        n = 0
-        while True:
-            try:
-                row = next(it, None)
-            except BulkError:
-                raise
-            except Exception as exc:  # a malformed or hostile sheet XML, found while streaming
-                raise _xlsx_fail(f"シートを読めません（{type(exc).__name__}）") from None
-            if row is None:
-                return
-            n += 1
-            yield n, [_cell(v) for v in row]
-    finally:
-        wb.close()
-
-
 # --- rows -------------------------------------------------------------------------------
 def iter_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ConditionStream:
     """Open a 検索条件 table (.csv or .xlsx, by the name's extension) and validate its header at
     once; the rows follow lazily (see ConditionStream). File-level refusals are BulkError."""
     low = table_name.lower()
     if low.endswith(".xlsx"):
-        encoding, rows = "xlsx", _xlsx_rows(data, limits)
+        encoding, rows = "xlsx", xlsx_rows(data, limits)
     elif low.endswith(".csv"):
         encoding, text = detect_encoding(data)
         rows = _csv_rows(text)
@@ -362,16 +259,12 @@ def _key(cells: dict, texts: dict, column: str, length: int, valid) -> str | Non
     if not (value.isascii() and value.isdigit()):
         raise _Invalid(column, "数字以外の文字があります")
     if len(value) != length:
-        if isinstance(cells.get(column), _Number) and len(value) < length:
+        if isinstance(cells.get(column), NumberCell) and len(value) < length:
             raise _Invalid(column, "桁数不正（Excel の数値セルで先頭の0が落ちています。文字列として入力してください）")
         raise _Invalid(column, f"桁数不正（{length}桁で指定してください）")
     if not valid(value):
         raise _Invalid(column, "チェックデジット不正")
     return value
-
-
-def _is_kana(value: str) -> bool:
-    return normalize.is_kana(value)
 
 
 def _condition(n: int, line: int, renban: str, cells: dict, texts: dict) -> SearchCondition:
@@ -382,7 +275,7 @@ def _condition(n: int, line: int, renban: str, cells: dict, texts: dict) -> Sear
     code = _key(cells, texts, "住民票コード", 11, valid_jumin_code)
     name = texts.get("氏名") or None
     kana = texts.get("氏名かな") or None
-    if kana and not _is_kana(kana):
+    if kana and not normalize.is_kana(kana):
         raise _Invalid("氏名かな", "ひらがな・カタカナ以外の文字があります")
     birth = None
     raw_birth = cells.get("生年月日")

@@ -405,6 +405,25 @@ def test_xlsx_compression_bomb_is_refused_before_openpyxl():
     assert "圧縮率" in refused("E-REQ-008", bomb, "t.xlsx").message
 
 
+def _understated(data: bytes, entry: str, size: int) -> bytes:
+    """The .xlsx with `entry`'s central-directory size set to `size` (a header that lies)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+            if info.filename == entry:
+                dst.filelist[-1].file_size = size
+    return out.getvalue()
+
+
+def test_xlsx_header_that_lies_is_refused_by_the_zip_guard_as_a_container_is():
+    data = (TABLES / "ok.xlsx").read_bytes()
+    lying = _understated(data, "xl/theme/theme1.xml", 10)  # 10,140 bytes, the largest entry
+    # the stream is longer than its header says: never cut to the declared size and accepted
+    assert "壊れ" in refused("E-REQ-008", lying, "t.xlsx", limits=Limits(max_ratio=10**9)).message
+
+
 def test_xlsx_nested_archive_is_refused():
     data = _rezip((TABLES / "ok.xlsx").read_bytes(), lambda n, b: b)
     out = io.BytesIO(data)
