@@ -11,9 +11,9 @@ import pytest
 from openpyxl import Workbook
 
 from bulktool.checkdigit import with_check_digit
-from bulktool.conditions import iter_conditions, read_conditions
+from bulktool.conditions import COLUMNS, iter_conditions, read_conditions
 from bulktool.containers.limits import Limits
-from bulktool.messages import BulkError
+from bulktool.messages import MESSAGES, BulkError
 from bulktool.model import TARGET_FUHYO, TARGET_JUMIN, RowError, SearchCondition
 
 TABLES = Path(__file__).parent / "fixtures" / "tables"
@@ -24,6 +24,12 @@ CODE_BAD_CD = CODE[:-1] + str((int(CODE[-1]) + 1) % 10)
 FULL = "連番,対象,個人番号,住民票コード,氏名,氏名かな,生年月日,性別,住所"
 FOUR = "試験 太郎,しけん たろう,1975-04-01,男,架空県見本市1-2-3"
 SECRET = "秘密値ZQX"  # a distinctive value put into bad cells: it must never appear in a reason
+
+
+def test_the_one_column_list_is_the_contract_and_the_refusal_names_it():
+    """conditions.COLUMNS is the 検索条件 column list (SPEC §3); E-REQ-003 states it in prose."""
+    assert COLUMNS == tuple(FULL.split(","))
+    assert "使える列: " + ", ".join(COLUMNS) + "。" in MESSAGES["E-REQ-003"][1]
 
 
 def read(text: str, encoding: str = "utf-8", **kw):
