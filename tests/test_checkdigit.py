@@ -38,3 +38,33 @@ def test_a_body_that_is_not_ascii_digits_is_a_programming_error(body):
     with pytest.raises(ValueError):
         check_digit(body)
     assert not valid_kojin_bango("１２３４５６７８９０１８")
+
+
+def _matrix(values: list[str]):
+    import numpy as np
+
+    return np.array([[ord(c) - 48 for c in v] for v in values], dtype=np.int64).reshape(len(values), -1)
+
+
+@given(st.lists(st.text(alphabet="0123456789", min_size=12, max_size=12), min_size=1, max_size=50))
+def test_the_vectorised_formula_agrees_with_the_scalar_one(values):
+    from bulktool.checkdigit import check_digits, valid_check_digits
+
+    for n in (11, 12):
+        rows = [v[:n] for v in values] + [with_check_digit(v[:n - 1]) for v in values]
+        assert list(valid_check_digits(_matrix(rows))) == [
+            (valid_jumin_code if n == 11 else valid_kojin_bango)(v) for v in rows]
+        assert list(check_digits(_matrix([v[:n - 1] for v in values]))) == [check_digit(v[:n - 1]) for v in values]
+
+
+def test_municipality_check_digit_is_jis_x_0402_scalar_and_vectorised():
+    from bulktool.checkdigit import (municipality_check_digit, municipality_code, valid_municipality_code,
+                                     valid_municipality_codes)
+
+    assert municipality_code("21201") == "212016" and municipality_code("13000") == "130001"
+    assert municipality_check_digit("01000") == 6
+    codes = [f"{n:05d}" for n in range(0, 100_000, 37)]
+    rows = [municipality_code(c) for c in codes] + [c + str((municipality_check_digit(c) + 1) % 10) for c in codes]
+    assert list(valid_municipality_codes(_matrix(rows))) == [valid_municipality_code(r) for r in rows]
+    assert sum(map(valid_municipality_code, rows)) == len(codes)
+    assert not valid_municipality_code("21201") and not valid_municipality_code("２１２０１６")
