@@ -43,7 +43,7 @@ _CITY6 = {}
 
 
 def city6(code5: str) -> str:
-    from bulktool.store.load import municipality_check_digit
+    from bulktool.checkdigit import municipality_check_digit
     if code5 not in _CITY6:
         _CITY6[code5] = code5 + str(municipality_check_digit(code5))
     return _CITY6[code5]
@@ -177,7 +177,7 @@ def ceiling(store, path: Path, page_size: int | None) -> None:
     new store through the same begin_load/load_batch/commit_load (indexes included): the rows/s
     that load_files could reach if reading, validating, computing keys and building tuples cost
     nothing."""
-    from bulktool.store.backend import load_columns
+    from bulktool.store.sqlite import load_columns
     from bulktool.store.sqlite import SqliteStore
 
     rows = store.db.execute(f"SELECT {', '.join(load_columns(KIND_JUMIN))} FROM jumin ORDER BY rowid").fetchall()
@@ -186,7 +186,7 @@ def ceiling(store, path: Path, page_size: int | None) -> None:
     t = time.perf_counter()
     target.begin_load(KIND_JUMIN)
     for i in range(0, len(rows), 50_000):
-        target.load_batch(KIND_JUMIN, rows[i:i + 50_000])
+        target.insert_rows(KIND_JUMIN, rows[i:i + 50_000])
     inserted = time.perf_counter() - t
     target.commit_load()
     took = time.perf_counter() - t

@@ -44,7 +44,7 @@ from bulktool.checkdigit import with_check_digit  # noqa: E402
 from bulktool.conditions import iter_conditions, read_conditions  # noqa: E402
 from bulktool.matching import fewer_collections, match  # noqa: E402
 from bulktool.results import write_results  # noqa: E402
-from bulktool.store.backend import unpack  # noqa: E402
+from bulktool.store.sqlite import unpack  # noqa: E402
 from bulktool.store.generate import wareki  # noqa: E402
 from bulktool.model import JUMIN_FIELDS, SearchCondition  # noqa: E402
 from bulktool.store.load import load_files  # noqa: E402

@@ -3,7 +3,7 @@
     for result in match(items, store, as_of=date(2025, 4, 1), kojin_bango_for_fuhyo=False): ...
 
 Streaming: the items are taken `batch_size` at a time. Per batch there is one backend lookup
-per key kind and target (個人番号, 住民票コード, 4情報 × 本人確認情報/附票) — never one query
+per key mode and store file (個人番号, 住民票コード, 4情報 × jumin/fuhyo) — never one query
 per row — returning the record in force of every person the batch could mean; each row is then
 decided in memory. Memory is bounded by LOOKAHEAD + 1 (two) batches and their candidates,
 whatever the input size. Results come out one per item, in input order. The lookups of the next
@@ -20,8 +20,8 @@ Rules
   name — 氏名 (name_key) and/or 氏名かな (kana_key), each given one must agree; 旧氏 + given name
   also matches — with 性別 narrowing when given. All on the record in force. A condition without
   a key and without 住所 is never a hit: 90 (it is a RowError upstream already).
-- One person → 00 該当, or 10 該当（消除者） when the record in force is a 消除 (jumin: 異動事由,
-  schema.is_removal; fuhyo: 附票本人確認情報状態区分 2). None → 20 (count 0). More than one →
+- One person → 00 該当, or 10 該当（消除者） when the record in force is a 消除 (model.is_removal
+  on the 異動事由 for jumin; 附票本人確認情報状態区分 model.FUHYO_STATUS_REMOVED for fuhyo). None → 20 (count 0). More than one →
   30 with the number of persons and no data of any.
 - 附票 results carry 個人番号 only when kojin_bango_for_fuhyo: taken from the jumin record in
   force through the 住民票コード, in process memory; the 住所 of a person abroad (住所漢字 empty)
@@ -40,9 +40,9 @@ from operator import itemgetter
 from typing import Iterable, Iterator, Mapping
 
 from bulktool import normalize
-from bulktool.model import TARGET_FUHYO, MatchResult, RowError, SearchCondition, Status
+from bulktool.model import (FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, MatchResult, RowError, SearchCondition,
+                            Status, is_removal)
 from bulktool.store.backend import InForce, StoreBackend
-from bulktool.store.schema import FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, is_removal
 
 MODE_KOJIN, MODE_CODE, MODE_FOUR = "kojin", "code", "four"
 #: Batches whose lookups run ahead of the batch being decided (overlap=True).
@@ -75,7 +75,7 @@ class _Query:
 
     def __init__(self, cond: SearchCondition) -> None:
         self.cond = cond
-        self.kind = KIND_FUHYO if cond.target == TARGET_FUHYO else KIND_JUMIN
+        self.kind = cond.kind
         self.name = self.kana = self.addr = self.birth = None
         if cond.kojin_bango and self.kind == KIND_JUMIN:
             self.mode = MODE_KOJIN  # a key row: the 4情報 it may also carry are not compared

@@ -10,9 +10,31 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+# The two store files (SPEC §2), by `kind`: 本人確認情報 (jumin) and 附票本人確認情報 (fuhyo). A
+# 検索条件 row names its file in the 対象 column (TARGET_*, the Japanese cell text).
+KIND_JUMIN = "jumin"
+KIND_FUHYO = "fuhyo"
+KINDS = (KIND_JUMIN, KIND_FUHYO)
 TARGET_JUMIN = "本人確認情報"
 TARGET_FUHYO = "附票"
 TARGETS = (TARGET_JUMIN, TARGET_FUHYO)
+KIND_OF_TARGET = {TARGET_JUMIN: KIND_JUMIN, TARGET_FUHYO: KIND_FUHYO}
+
+# 消除 (SPEC §2): a person whose record in force is a 消除 is a 消除者 (answer 10).
+#   jumin: told by the 異動事由 — one of REMOVAL_REASONS, or any reason ending in REMOVAL_SUFFIX;
+#   fuhyo: 附票本人確認情報状態区分 FUHYO_STATUS_REMOVED.
+# The one statement of the rule: matching uses is_removal; a backend's SQL (store stats) is built
+# from these constants.
+REMOVAL_REASONS = frozenset({"死亡", "転出", "国外転出", "職権消除", "失踪宣告", "消除"})
+REMOVAL_SUFFIX = "消除"
+# 附票本人確認情報状態区分 (this implementation's codes; docs/store.md)
+FUHYO_STATUSES = {"1": "記載中", "2": "消除"}
+FUHYO_STATUS_REMOVED = "2"
+
+
+def is_removal(change_reason: str) -> bool:
+    """True when a jumin record with this 異動事由 is a 消除."""
+    return change_reason in REMOVAL_REASONS or change_reason.endswith(REMOVAL_SUFFIX)
 
 
 class Status(str, Enum):
@@ -38,7 +60,6 @@ STATUS_LABELS = {
 # Fields a result may carry, in result-column order (SPEC §5), per target.
 JUMIN_FIELDS = ("住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所", "個人番号", "異動事由", "異動年月日")
 FUHYO_FIELDS = ("住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所", "個人番号")
-ALL_RESULT_FIELDS = JUMIN_FIELDS
 
 
 # SearchCondition and MatchResult are made once per request row (a million per exchange) and
@@ -64,6 +85,11 @@ class SearchCondition:
     birth_date: date | None = None
     sex: str | None = None  # "1" or "2"
     address: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """The store file the row asks about: KIND_JUMIN or KIND_FUHYO (from its 対象)."""
+        return KIND_OF_TARGET[self.target]
 
     def __repr__(self) -> str:  # never show personal data
         return f"SearchCondition(row_no={self.row_no}, renban=<hidden>, target={self.target!r})"

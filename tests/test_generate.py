@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bulktool.checkdigit import valid_jumin_code, valid_kojin_bango
+from bulktool.model import REMOVAL_REASONS
 from bulktool.store import generate as g
-from bulktool.store.schema import HEADERS, REMOVAL_REASONS
+from bulktool.store.schema import HEADERS
 
 TODAY = date(2026, 4, 1)
 N = 4000

@@ -5,12 +5,14 @@ import csv
 import random
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
-from bulktool.checkdigit import valid_jumin_code, valid_kojin_bango, with_check_digit
+from bulktool.checkdigit import (municipality_check_digit, valid_check_digits, valid_jumin_code, valid_kojin_bango,
+                                 with_check_digit)
 from bulktool.messages import BulkError
-from bulktool.store import load
-from bulktool.store.load import LoadError, load_files, municipality_check_digit
+from bulktool.store import load, validate
+from bulktool.store.load import LoadError, load_files
 from bulktool.store.schema import HEADERS, KIND_FUHYO, KIND_JUMIN
 from bulktool.store.sqlite import SqliteStore
 
@@ -256,14 +258,17 @@ def test_worker_processes_give_the_same_answer(store, tmp_path, monkeypatch):
 
 def test_fast_check_digits_agree_with_checkdigit_module():
     rng = random.Random(7)
+    strings: list[str] = []
     for _ in range(20_000):
         s = "".join(rng.choice("0123456789") for _ in range(rng.choice((10, 11, 12, 13))))
         if rng.random() < 0.5:
             s = with_check_digit(s[:-1])
-        assert load._code_ok(s) == valid_jumin_code(s)
-        assert load._kojin_ok(s) == valid_kojin_bango(s)
-    for s in ("１２３４５６７８９０１", "1234567890a", "", "12345-78901", "١٢٣٤٥٦٧٨٩٠١"):
-        assert load._code_ok(s) is False and valid_jumin_code(s) is False
+        strings.append(s)
+    strings += ["１２３４５６７８９０１", "1234567890a", "", "12345-78901", "١٢٣٤٥٦٧٨٩٠١"]
+    cells = pa.array(strings)
+    assert list(validate.check_digits_ok(cells, 11, valid_check_digits)) == [valid_jumin_code(s) for s in strings]
+    assert list(validate.check_digits_ok(cells, 12, valid_check_digits)) == [valid_kojin_bango(s) for s in strings]
+    assert not any(validate.check_digits_ok(cells, 11, valid_check_digits)[-5:]) and not any(map(valid_jumin_code, strings[-5:]))
 
 
 def test_fast_path_and_csv_path_build_the_same_rows(tmp_path):
@@ -271,16 +276,16 @@ def test_fast_path_and_csv_path_build_the_same_rows(tmp_path):
                          "旧氏 漢字": "鈴木" if i == 4 else "", "削除フラグ": "" if i == 5 else "0", "外字数（氏名）": "07"})
             for i in range(8)]
     data = write_csv(tmp_path / "j.csv", KIND_JUMIN, rows).read_bytes().split(b"\n", 1)[1]
-    table = load.parse_chunk_fast(KIND_JUMIN, data)
+    table = validate.parse_chunk_fast(KIND_JUMIN, data)
     assert table is not None and table.num_rows == 8
-    assert list(load.Chunk([], [], 0, 8, table=table).row_tuples()) == [load._jumin_row(r) for r in rows]
+    assert list(validate.Chunk([], [], 0, 8, table=table).row_tuples()) == [validate._jumin_row(r) for r in rows]
     frows = [fuhyo_row(**{"住民票コード": code(i), "住所漢字": "" if i == 1 else "岐阜市本町1-2-3",
                           "住所市町村コード": "" if i == 1 else CITY,
                           "最終住所漢字": "岐阜市本町1-2-3" if i == 1 else ""}) for i in range(3)]
     data = write_csv(tmp_path / "f.csv", KIND_FUHYO, frows).read_bytes().split(b"\n", 1)[1]
-    table = load.parse_chunk_fast(KIND_FUHYO, data)
+    table = validate.parse_chunk_fast(KIND_FUHYO, data)
     assert table is not None
-    assert list(load.Chunk([], [], 0, 3, table=table).row_tuples()) == [load._fuhyo_row(r) for r in frows]
+    assert list(validate.Chunk([], [], 0, 3, table=table).row_tuples()) == [validate._fuhyo_row(r) for r in frows]
 
 
 @pytest.mark.parametrize("column,value", [("住民票コード", "12345678901"), ("個人番号", "123456789012"),
@@ -291,8 +296,8 @@ def test_fast_path_hands_every_bad_chunk_to_the_exact_path(tmp_path, column, val
     rows = [jumin_row(**{"住民票コード": code(i)}) for i in range(3)]
     rows[1] = jumin_row(**{"住民票コード": code(1), column: value})
     data = write_csv(tmp_path / "j.csv", KIND_JUMIN, rows).read_bytes().split(b"\n", 1)[1]
-    assert load.parse_chunk_fast(KIND_JUMIN, data) is None
-    chunk = load.parse_chunk(KIND_JUMIN, "j.csv", 2, data)
+    assert validate.parse_chunk_fast(KIND_JUMIN, data) is None
+    chunk = validate.parse_chunk(KIND_JUMIN, "j.csv", 2, data)
     assert [(p.line, p.field) for p in chunk.problems] == [(3, column)]
 
 
@@ -333,3 +338,21 @@ def test_unterminated_quote_is_reported_with_bounded_chunks(store, tmp_path, mon
     with pytest.raises(BulkError) as exc:
         load_files(store, KIND_JUMIN, [path])
     assert exc.value.code == "E-STO-002" and count(store) == 0
+
+
+def test_the_sqlite_layout_of_a_table_and_of_row_tuples_is_the_same(tmp_path):
+    """SqliteStore.load_batch lays out the fast path's Table in C and the exact path's tuples in
+    Python: the same stored tuples either way (flags, counts, empty cells, keys, packed value)."""
+    from bulktool.store.sqlite import _layout
+
+    for kind, rows in ((KIND_JUMIN, [jumin_row(**{"住民票コード": code(i), "個人番号": kojin(i) if i % 2 else "",
+                                                  "旧氏 漢字": "鈴木" if i == 4 else "", "削除フラグ": "" if i == 5 else "1",
+                                                  "外字数（氏名）": "07", "ふりがな氏名": "" if i == 3 else "やまだ　たろう"})
+                                       for i in range(8)]),
+                       (KIND_FUHYO, [fuhyo_row(**{"住民票コード": code(i), "住所漢字": "" if i == 1 else "岐阜市本町1-2-3",
+                                                  "住所市町村コード": "" if i == 1 else CITY,
+                                                  "最終住所漢字": "岐阜市本町1-2-3" if i == 1 else ""}) for i in range(3)])):
+        data = write_csv(tmp_path / "x.csv", kind, rows).read_bytes().split(b"\n", 1)[1]
+        table = validate.parse_chunk_fast(kind, data)
+        exact = validate.Chunk([validate._ROW[kind](r) for r in rows], [], 0, len(rows))
+        assert list(_layout(kind, table)) == list(_layout(kind, exact.batch())) and table.num_rows == len(rows)

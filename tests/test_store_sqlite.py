@@ -169,7 +169,8 @@ def test_a_store_of_another_layout_is_refused_at_open_not_misread(tmp_path):
 
 
 def test_rows_carry_every_column_converted_and_never_show_values_in_repr(store):
-    from bulktool.store.backend import StoredRow, stored_columns, unpack
+    from bulktool.store.backend import StoredRow
+    from bulktool.store.sqlite import stored_columns, unpack
 
     row = store.versions(KIND_JUMIN, [code(1)])[code(1)][0]
     assert isinstance(row, StoredRow) and tuple(row) == stored_columns(KIND_JUMIN)
@@ -229,3 +230,17 @@ def test_the_sql_choice_of_the_record_in_force_is_the_rule_on_random_histories(t
         assert by_kojin == s.lookup_jumin_by_codes(codes, iso)
     finally:
         s.close()
+
+
+def test_the_sql_removal_rule_is_model_is_removal(store):
+    """stats counts 消除者 in SQL built from model's REMOVAL_REASONS and REMOVAL_SUFFIX: it must
+    answer as model.is_removal does (the rule matching uses)."""
+    from bulktool.model import is_removal
+    from bulktool.store.sqlite import removal_sql
+
+    reasons = ["死亡", "転出", "国外転出", "職権消除", "失踪宣告", "消除", "転居", "転入", "出生", "住民票コード記載",
+               "氏の変更", "その他消除", "消除済", "除", "消", "", "死亡届", "Ｘ消除"]
+    expr, params = removal_sql("r.value")
+    got = [bool(v) for (v,) in store.db.execute(f"SELECT {expr} FROM json_each(?1) r",
+                                                ('["' + '","'.join(reasons) + '"]', None, *params))]
+    assert got == [is_removal(r) for r in reasons]

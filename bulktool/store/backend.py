@@ -1,14 +1,22 @@
 """The seam between the tool and the database holding the prefectural store.
 
 SQLite (store/sqlite.py) is the embedded default; a PostgreSQL backend will implement the same
-protocol. All SQL stays inside the backends; nothing above this seam writes SQL.
+protocol. All SQL stays inside the backends; nothing above this seam writes SQL, and nothing
+above it knows how a backend lays its rows out.
 
-What a backend stores
-  * the two store files (SPEC §2), one table each, every column of store/schema.py under its
-    English name, plus the match keys computed at load time by store/load.py (KEY_COLUMNS) —
-    how they are laid out is the backend's business (SQLite: REAL_COLUMNS + a packed value),
-    but lookups return every column and key by name;
-  * the provision record (SPEC §6b).
+What goes in
+  * the two store files (SPEC §2): `load_batch` takes validated rows whose columns are
+    `record_columns(kind)` — every column of store/schema.py under its English name, as the
+    validated CSV text ("" = empty cell), then the match keys computed at load time by
+    store/validate.py (KEY_COLUMNS; text, None = no key) — as a pyarrow Table (the fast path's
+    chunks) or as a list of tuples (the chunks of the exact, row-by-row path);
+  * the provision record (SPEC §6b): dicts with PROVISION_KEYS.
+
+What comes out
+  Rows as mappings (column name → value), read-only by convention: `StoredRow` (a dict whose
+  repr hides the values) from every backend, with every schema column and match key by name.
+  Dates are `YYYY-MM-DD` text; flags and counts are integers; an empty cell is None (an empty
+  flag 0): schema.converter is that rule, for every backend.
 
 What a backend decides, and what it does not
   A lookup answers with each linked person's *record in force* on the 基準日 — the one rule of
@@ -18,23 +26,22 @@ What a backend decides, and what it does not
   Whether a condition holds on that record, and what the answer is, is bulktool.matching, pure
   Python, identical for every backend. `versions` returns every stored row (loading checks,
   tools).
-
-Rows come back as mappings (column name → value), read-only by convention: `StoredRow` (a dict
-whose repr hides the values) from every backend. Dates are `YYYY-MM-DD` text; flags and counts
-are integers; an empty cell is None (an empty flag 0).
 """
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
 
 from bulktool.store.schema import COLUMNS, KIND_FUHYO, KIND_JUMIN
+
+if TYPE_CHECKING:
+    import pyarrow
 
 Row = Mapping[str, Any]
 Versions = dict[str, list[Row]]  # 住民票コード → every row of that person in one table
 InForce = dict[str, Row]  # 住民票コード → that person's record in force on the 基準日 (`in_force`)
 
-# Match keys computed once at load time (store/load.py) and stored beside the columns:
+# Match keys computed once at load time (store/validate.py) and stored beside the columns:
 #   k_name      name_key(漢字氏名)                 k_kana      kana_key(ふりがな)
 #   k_old_name  name_key(旧氏 + given name)        k_old_kana  kana_key(旧氏ふりがな + given kana)
 #   k_addr      address_key(住所 / 住所漢字)        k_last_addr address_key(最終住所漢字) (fuhyo)
@@ -54,53 +61,9 @@ PRIMARY_KEYS: dict[str, tuple[str, str]] = {
 PROVISION_KEYS = ("jumin_code", "provided_on", "entry", "department", "purpose", "fields", "use")
 
 
-# Schema columns stored as real database columns: what the SQL of the lookups and statistics
-# reads. Every other schema column and the name keys travel in ONE packed text value per row
-# (PACKED): the raw CSV cells in schema order, then the name keys, joined by PACK_SEP (U+001F,
-# refused in the input), split (`row_from_cells`) only for the rows a lookup returns. Binding 8–10
-# instead of 33–34 values per row is what makes the bulk load fast (docs/store.md).
-REAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    KIND_JUMIN: ("jumin_code", "update_seq", "change_date", "deleted_flag", "kojin_bango", "birth_date",
-                 "change_reason", "gaiji_flag"),
-    KIND_FUHYO: ("jumin_code", "change_date", "birth_date", "fuhyo_status", "gaiji_flag"),
-}
-INDEXED_KEYS: dict[str, tuple[str, ...]] = {KIND_JUMIN: ("k_addr",), KIND_FUHYO: ("k_addr", "k_last_addr")}
-NAME_KEYS = ("k_name", "k_kana", "k_old_name", "k_old_kana")
-PACKED = "packed"
-PACK_SEP = "\x1f"
-PACKED_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(en for _, en in COLUMNS[kind] if en not in REAL_COLUMNS[kind]) + NAME_KEYS for kind in COLUMNS}
-FLAG_COLUMNS = frozenset({"retention_flag", "gaiji_flag", "deleted_flag"})  # empty cell = 0
-INT_COLUMNS = frozenset({
-    "name_gaiji_count", "address_gaiji_count", "retention_flag", "gaiji_flag", "deleted_flag", "update_seq",
-    "name_gaiji_seq", "address_gaiji_seq", "old_name_gaiji_count", "old_name_gaiji_seq", "last_address_gaiji_count"})
-
-
-def load_columns(kind: str) -> tuple[str, ...]:
-    """Column order of the tuples given to `load_batch`: real columns, address keys, packed value."""
-    return REAL_COLUMNS[kind] + INDEXED_KEYS[kind] + (PACKED,)
-
-
-def converter(name: str):
-    """How a stored cell's text becomes its value, for column `name`: a flag → int (empty = 0),
-    another count → int (empty = None), text → itself (empty = None, the converter is None).
-    The one rule for every cell a lookup returns (packed cells here, real columns in sqlite.py)."""
-    if name in FLAG_COLUMNS:
-        return lambda v: int(v) if v else 0
-    if name in INT_COLUMNS:
-        return lambda v: int(v) if v else None
-    return None
-
-
-def stored_columns(kind: str) -> tuple[str, ...]:
-    """Every column a lookup returns, in the order a backend that stores the packed value reads
-    them: the real columns and address keys (load_columns without PACKED), then PACKED_COLUMNS."""
-    return load_columns(kind)[:-1] + PACKED_COLUMNS[kind]
-
-
-# (position, converter) of the cells that are not plain text, per kind, over stored_columns
-_CONVERSIONS = {kind: tuple((i, converter(n)) for i, n in enumerate(stored_columns(kind)) if converter(n))
-                for kind in COLUMNS}
+def record_columns(kind: str) -> tuple[str, ...]:
+    """The columns of the Table given to `load_batch`: the schema columns, then the match keys."""
+    return tuple(en for _, en in COLUMNS[kind]) + KEY_COLUMNS[kind]
 
 
 class StoredRow(dict):
@@ -111,24 +74,6 @@ class StoredRow(dict):
 
     def __repr__(self) -> str:
         return f"StoredRow({len(self)} columns)"
-
-
-def row_from_cells(kind: str, names: tuple[str, ...], cells: Sequence[str]) -> StoredRow:
-    """One stored row as {column: value} from its cells as text, in stored_columns(kind) order
-    (`names` is that tuple, passed in so that a caller building many rows looks it up once):
-    empty text → None, then each flag and count through `converter`. Lookups build every row
-    they return at once: they return records in force, nearly all of which matching reads."""
-    values = [c or None for c in cells]
-    for i, convert in _CONVERSIONS[kind]:
-        values[i] = convert(values[i])
-    return StoredRow(zip(names, values))
-
-
-def unpack(kind: str, packed: str) -> dict[str, Any]:
-    """The packed schema columns of one stored value as {column: value} (see `converter`)."""
-    cells = packed.split(PACK_SEP)
-    return {n: (convert(c) if convert else (c or None))
-            for n, c, convert in zip(PACKED_COLUMNS[kind], cells, map(converter, PACKED_COLUMNS[kind]))}
 
 
 def in_force(kind: str, versions: Sequence[Row], as_of: str) -> Row | None:
@@ -157,10 +102,10 @@ class StoreBackend(Protocol):
         """Open the load transaction for `kind` (fast settings; may drop secondary indexes of
         an empty table, to rebuild them in commit_load)."""
 
-    def load_batch(self, kind: str, rows: Sequence[tuple]) -> int:
-        """Insert validated rows (tuples in `load_columns(kind)` order) inside the open load
-        transaction. A row whose primary key is already stored is skipped: stored versions are
-        immutable (docs/store.md). Returns the number of rows inserted."""
+    def load_batch(self, kind: str, batch: "pyarrow.Table | list[tuple]") -> int:
+        """Insert validated rows (`record_columns(kind)`, see above) inside the open
+        load transaction. A row whose primary key is already stored is skipped: stored versions
+        are immutable (docs/store.md). Returns the number of rows inserted."""
 
     def commit_load(self) -> None:
         """Commit, rebuild any dropped index, and return to the safe settings."""
@@ -171,9 +116,8 @@ class StoreBackend(Protocol):
     # --- batch lookups: the record in force on `as_of` (YYYY-MM-DD) of each linked person ----
     # A person linked to a key by any stored row (an older version's 個人番号 too: matching
     # re-checks the key on the record in force) and having a record in force on as_of.
-    # matching.match calls them from one worker thread (never two at once, never beside another
-    # call on this backend): a backend's connection must allow use from a thread other than
-    # the one that opened it. The faster a lookup gives up the GIL, the more it overlaps.
+    # matching.match may call them from a thread other than the one that opened the backend
+    # (one call at a time, never beside another call on this backend).
     def lookup_jumin_by_codes(self, codes: Iterable[str], as_of: str) -> InForce: ...
 
     def lookup_jumin_by_kojin_bango(self, numbers: Iterable[str], as_of: str) -> InForce:

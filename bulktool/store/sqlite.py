@@ -6,7 +6,7 @@ and batch lookups pass their keys as one JSON parameter (json_each), not through
 
 Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of SPEC §2;
 the columns the SQL reads, the address keys, and one `packed` value holding everything else,
-backend.REAL_COLUMNS / PACKED_COLUMNS; lookups return every column as a plain dict),
+REAL_COLUMNS / PACKED_COLUMNS below; lookups return every column as a StoredRow),
 `provisions` (SPEC §6b). Secondary indexes serve the batch lookups; when a load starts on an
 empty table they are dropped and rebuilt after the load (one sort instead of 10M random inserts).
 """
@@ -16,14 +16,106 @@ import json
 import os
 import sqlite3
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from bulktool.messages import BulkError
-from bulktool.store.backend import (INT_COLUMNS, KEY_COLUMNS, PACK_SEP, PACKED,
-                                    PRIMARY_KEYS, PROVISION_KEYS, InForce, Row, Versions, load_columns,
-                                    row_from_cells, stored_columns)
-from bulktool.store.schema import COLUMNS, FUHYO_STATUS_REMOVED, KIND_FUHYO, KIND_JUMIN, KINDS, REMOVAL_REASONS
+from bulktool.model import FUHYO_STATUS_REMOVED, REMOVAL_REASONS, REMOVAL_SUFFIX
+from bulktool.store.backend import PRIMARY_KEYS, PROVISION_KEYS, InForce, Row, StoredRow, Versions, record_columns
+from bulktool.store.schema import (COLUMNS, FLAG_COLUMNS, INT_COLUMNS, KIND_FUHYO, KIND_JUMIN, KINDS, UNIT_SEPARATOR,
+                                   converter)
+
+# --- the row layout ------------------------------------------------------------------------------
+# Schema columns stored as real database columns: what the SQL of the lookups and statistics
+# reads. Every other schema column and the name keys travel in ONE packed text value per row
+# (PACKED): the raw CSV cells in schema order, then the name keys, joined by PACK_SEP (U+001F,
+# refused in every text cell at load: schema.UNIT_SEPARATOR), split (`row_from_cells`) only for
+# the rows a lookup returns. Binding 8–10 instead of 33–34 values per row is what makes the bulk
+# load fast (docs/store.md).
+REAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    KIND_JUMIN: ("jumin_code", "update_seq", "change_date", "deleted_flag", "kojin_bango", "birth_date",
+                 "change_reason", "gaiji_flag"),
+    KIND_FUHYO: ("jumin_code", "change_date", "birth_date", "fuhyo_status", "gaiji_flag"),
+}
+INDEXED_KEYS: dict[str, tuple[str, ...]] = {KIND_JUMIN: ("k_addr",), KIND_FUHYO: ("k_addr", "k_last_addr")}
+NAME_KEYS = ("k_name", "k_kana", "k_old_name", "k_old_kana")
+PACKED = "packed"
+PACK_SEP = UNIT_SEPARATOR
+PACKED_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(en for _, en in COLUMNS[kind] if en not in REAL_COLUMNS[kind]) + NAME_KEYS for kind in COLUMNS}
+
+
+def load_columns(kind: str) -> tuple[str, ...]:
+    """The columns of a table, in order: real columns, address keys, packed value."""
+    return REAL_COLUMNS[kind] + INDEXED_KEYS[kind] + (PACKED,)
+
+
+def stored_columns(kind: str) -> tuple[str, ...]:
+    """Every column a lookup returns, in the order it reads them: the real columns and address
+    keys (load_columns without PACKED), then PACKED_COLUMNS."""
+    return load_columns(kind)[:-1] + PACKED_COLUMNS[kind]
+
+
+# (position, converter) of the cells that are not plain text, per kind, over stored_columns
+_CONVERSIONS = {kind: tuple((i, converter(n)) for i, n in enumerate(stored_columns(kind)) if converter(n))
+                for kind in COLUMNS}
+
+
+def row_from_cells(kind: str, names: tuple[str, ...], cells: Sequence[str]) -> StoredRow:
+    """One stored row as {column: value} from its cells as text, in stored_columns(kind) order
+    (`names` is that tuple, passed in so that a caller building many rows looks it up once):
+    empty text → None, then each flag and count through schema.converter. Lookups build every
+    row they return at once: they return records in force, nearly all of which matching reads."""
+    values = [c or None for c in cells]
+    for i, convert in _CONVERSIONS[kind]:
+        values[i] = convert(values[i])
+    return StoredRow(zip(names, values))
+
+
+def unpack(kind: str, packed: str) -> dict[str, Any]:
+    """The packed schema columns of one stored value as {column: value} (see schema.converter)."""
+    cells = packed.split(PACK_SEP)
+    return {n: (convert(c) if convert else (c or None))
+            for n, c, convert in zip(PACKED_COLUMNS[kind], cells, map(converter, PACKED_COLUMNS[kind]))}
+
+
+def _layout(kind: str, batch) -> Iterable[tuple]:
+    """A load batch (backend.record_columns: a Table, or the exact path's tuples) as tuples in
+    load_columns order: real columns typed as schema.converter says (an empty cell NULL),
+    address keys as given, then the packed value (of a Table: joined in C)."""
+    if isinstance(batch, list):
+        return _layout_rows(kind, batch)
+    # imported here: the commands that only read the store never load pyarrow (start-up time)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def typed(name: str):
+        cells = batch.column(name)
+        if name in FLAG_COLUMNS:
+            return pc.cast(pc.equal(cells, "1"), pa.int64())
+        cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells)
+        return pc.cast(cells, pa.int64()) if name in INT_COLUMNS else cells
+
+    packed = pc.binary_join_element_wise(*[pc.fill_null(batch.column(c), "") for c in PACKED_COLUMNS[kind]], PACK_SEP)
+    columns = [*map(typed, REAL_COLUMNS[kind]), *map(batch.column, INDEXED_KEYS[kind]), packed]
+    return zip(*[c.to_pylist() for c in columns])
+
+
+def _layout_rows(kind: str, rows: list[tuple]) -> Iterator[tuple]:
+    """_layout of row tuples, row by row (the Table's way, in Python: tests compare the two)."""
+    at = {name: i for i, name in enumerate(record_columns(kind))}
+    cells = tuple(c for c in PACKED_COLUMNS[kind] if c not in NAME_KEYS)  # text, never None
+    real, keys, packed, names = (itemgetter(*[at[c] for c in cols]) for cols in (
+        REAL_COLUMNS[kind], INDEXED_KEYS[kind] + ("jumin_code",), cells, NAME_KEYS))
+    typed = [(i, convert) for i, convert in enumerate(map(converter, REAL_COLUMNS[kind])) if convert]
+    for r in rows:
+        values = [c or None for c in real(r)]
+        for i, convert in typed:
+            values[i] = convert(values[i])
+        n1, n2, n3, n4 = names(r)
+        yield (*values, *keys(r)[:-1], f"{PACK_SEP.join(packed(r))}{PACK_SEP}{n1 or ''}{PACK_SEP}{n2 or ''}"
+                                     f"{PACK_SEP}{n3 or ''}{PACK_SEP}{n4 or ''}")
 
 
 # name → DDL of the secondary indexes per table
@@ -53,6 +145,28 @@ def _table_ddl(kind: str) -> str:
 
 def _iso(day: date | str) -> str:
     return day.isoformat() if isinstance(day, date) else str(day)
+
+
+# The record in force on the day ?2 (backend.in_force, SPEC §2) of each person, the one SQL
+# statement of the rule, used by the lookups and by stats: SQLite documents that with exactly one
+# max() aggregate the bare columns come from the row holding the maximum.
+_IN_FORCE = {KIND_JUMIN: ("max(update_seq)", "ifnull(deleted_flag, 0) = 0 AND change_date <= ?2"),
+             KIND_FUHYO: ("max(change_date)", "change_date <= ?2")}
+
+
+def _in_force(kind: str, select: str, persons: str | None = None) -> str:
+    """SELECT `select` from each person's record in force on ?2: of the persons whose
+    住民票コード the SQL `persons` yields, or of everyone (None)."""
+    pick, rule = _IN_FORCE[kind]
+    among = f"jumin_code IN ({persons}) AND " if persons else ""
+    return f"SELECT {pick}, {select} FROM {kind} WHERE {among}{rule} GROUP BY jumin_code"
+
+
+def removal_sql(reason: str) -> tuple[str, tuple[str, str]]:
+    """model.is_removal as an SQL expression over the column `reason`, with its parameters
+    (?3: the REMOVAL_REASONS as JSON, ?4: the REMOVAL_SUFFIX)."""
+    return (f"({reason} IN (SELECT value FROM json_each(?3)) OR substr({reason}, -length(?4)) = ?4)",
+            (json.dumps(sorted(REMOVAL_REASONS), ensure_ascii=False), REMOVAL_SUFFIX))
 
 
 #: SQLite page size of a new store file (bytes). See docs/store.md「Measured」 for the trade-off.
@@ -98,6 +212,8 @@ class SqliteStore:
     def open(cls, path: Path | str, *, check: bool = True) -> "SqliteStore":
         """Open a store made by `create`; E-STO-006 when its layout is not this version's."""
         path = Path(path)
+        # check_same_thread=False: matching.match runs the lookups on its worker thread, one at a
+        # time (backend.py); SQLite releases the GIL for each step, so they overlap with Python.
         db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
         if check:
             found = db.execute("PRAGMA user_version").fetchone()[0]
@@ -122,7 +238,11 @@ class SqliteStore:
                 self.db.execute(f"DROP INDEX IF EXISTS {name}")
                 self._rebuild.append(name)
 
-    def load_batch(self, kind: str, rows: Sequence[tuple]) -> int:
+    def load_batch(self, kind: str, batch) -> int:
+        return self.insert_rows(kind, _layout(kind, batch))
+
+    def insert_rows(self, kind: str, rows: Iterable[tuple]) -> int:
+        """load_batch's last step: rows already in this file's layout (load_columns order)."""
         if kind != self._load_kind:
             raise RuntimeError("load_batch outside begin_load for this kind")
         before = self.db.total_changes
@@ -155,13 +275,6 @@ class SqliteStore:
         self.db.execute("PRAGMA synchronous=FULL")
 
     # --- batch lookups ------------------------------------------------------------------
-    # The record in force on D (backend.in_force, SPEC §2) chosen in SQL: SQLite documents that
-    # with exactly one max() aggregate the bare columns come from the row holding the maximum.
-    _IN_FORCE = {
-        KIND_JUMIN: ("max(update_seq)", "AND ifnull(deleted_flag, 0) = 0 AND change_date <= ?2"),
-        KIND_FUHYO: ("max(change_date)", "AND change_date <= ?2"),
-    }
-
     def _rows(self, kind: str, where: str, param: list, as_of: str | None) -> list[Row]:
         """The rows of the persons `where` selects: every version (as_of None), or each
         person's record in force on as_of.
@@ -181,9 +294,7 @@ class SqliteStore:
         if as_of is None:
             sql = f"SELECT count(*), group_concat({joined}, char(31)) FROM {kind} WHERE jumin_code IN ({where})"
         else:
-            pick, rule = self._IN_FORCE[kind]
-            sql = (f"SELECT count(*), group_concat(x, char(31)) FROM (SELECT {pick}, {joined} AS x FROM {kind} "
-                   f"WHERE jumin_code IN ({where}) {rule} GROUP BY jumin_code)")
+            sql = f"SELECT count(*), group_concat(x, char(31)) FROM ({_in_force(kind, f'{joined} AS x', where)})"
             args += (as_of,)
         rows, text = self.db.execute(sql, args).fetchone()
         if not rows:
@@ -263,25 +374,15 @@ class SqliteStore:
     def stats(self, today: date | str) -> dict[str, int]:
         day = _iso(today)
         db = self.db
-        removal = " OR ".join(["change_reason IN (SELECT value FROM json_each(?2))", "change_reason LIKE '%消除'"])
-        j = db.execute(
-            f"""WITH inforce AS (
-                  SELECT change_reason, gaiji_flag, ROW_NUMBER() OVER (
-                    PARTITION BY jumin_code ORDER BY update_seq DESC) AS rn
-                  FROM jumin WHERE deleted_flag = 0 AND change_date <= ?1)
-                SELECT count(*), coalesce(sum({removal}), 0), coalesce(sum(gaiji_flag = 1), 0)
-                FROM inforce WHERE rn = 1""", (day, json.dumps(sorted(REMOVAL_REASONS), ensure_ascii=False))).fetchone()
+        removal, params = removal_sql("change_reason")
+        j = db.execute(f"SELECT count(*), coalesce(sum({removal}), 0), coalesce(sum(gaiji_flag = 1), 0) "
+                       f"FROM ({_in_force(KIND_JUMIN, 'change_reason, gaiji_flag')})", (None, day, *params)).fetchone()
         j_rows, j_people, j_deleted = db.execute(
             "SELECT count(*), count(DISTINCT jumin_code), coalesce(sum(deleted_flag = 1), 0) FROM jumin").fetchone()
-        f = db.execute(
-            """WITH inforce AS (
-                 SELECT fuhyo_status, k_addr, gaiji_flag, ROW_NUMBER() OVER (
-                   PARTITION BY jumin_code ORDER BY change_date DESC) AS rn
-                 FROM fuhyo WHERE change_date <= ?1)
-               SELECT count(*), coalesce(sum(fuhyo_status = ?2), 0),
-                      coalesce(sum(fuhyo_status <> ?2 AND k_addr IS NULL), 0),
-                      coalesce(sum(gaiji_flag = 1), 0)
-               FROM inforce WHERE rn = 1""", (day, FUHYO_STATUS_REMOVED)).fetchone()
+        f = db.execute(f"""SELECT count(*), coalesce(sum(fuhyo_status = ?1), 0),
+                             coalesce(sum(fuhyo_status <> ?1 AND k_addr IS NULL), 0), coalesce(sum(gaiji_flag = 1), 0)
+                           FROM ({_in_force(KIND_FUHYO, 'fuhyo_status, k_addr, gaiji_flag')})""",
+                       (FUHYO_STATUS_REMOVED, day)).fetchone()
         f_rows, f_people = db.execute("SELECT count(*), count(DISTINCT jumin_code) FROM fuhyo").fetchone()
         (provisions,) = db.execute("SELECT count(*) FROM provisions").fetchone()
         in_force, removed, gaiji = j
@@ -297,4 +398,3 @@ class SqliteStore:
         }
 
 
-__all__ = ["SqliteStore", "INDEXES", "INT_COLUMNS", "COLUMNS", "KEY_COLUMNS"]
