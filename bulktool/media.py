@@ -205,10 +205,11 @@ def handover(s: Session, entry: int) -> dict:
 
 
 def receipt(s: Session, entry: int) -> dict:
-    from bulktool.reissue import drop_copy
+    from bulktool.reissue import drop_copy, receipt_of
 
     e = _output_entry(s, entry)
-    dropped = drop_copy(s, int(e.get("ref") or entry) if e["event"] == "出力" else entry)
+    # copies are kept under the 受付 number: a 再発行 leads back to its 出力, and that to its 受付
+    dropped = drop_copy(s, receipt_of(s, e))
     note = "照会元が照会結果の受領を確認" + ("（再発行用の保管コピーを消去）" if dropped else "")
     return s.append("受領確認", ref=entry, media_id=e.get("media_id"), department=e.get("department"),
                     purpose=e.get("purpose"), note=note)

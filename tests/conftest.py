@@ -108,6 +108,10 @@ def drive_state(drive: Path) -> dict[str, str]:
 @pytest.fixture
 def world(cli, tmp_path):
     """A workspace with a generated store, department D01 with keys, and two registered drives."""
+    return make_world(cli, tmp_path)
+
+
+def make_world(cli, tmp_path: Path) -> dict:
     outputs: list[str] = []
     keys_dir = tmp_path / "dept_keys"
     (tmp_path / "dept.pass").write_text("dept-key-pass\n")

@@ -41,6 +41,26 @@ def test_handover_receipt_and_reissue(cli, world):
     assert r.exit_code == 1
 
 
+
+def test_receipt_of_a_reissue_drops_the_kept_copy(cli, world):
+    """受領確認 of the re-issued result ends the copy's keeping, as that of the 出力 would: copies
+    are kept under the 受付 number, and a 再発行 leads back to it through its 出力."""
+    d1, d2, _ = world["drives"]
+    pw = put_zip_request(cli, world, d1)
+    exchange_ok(cli, d1, pw)
+    out = output_entry(cli)
+    copy = cli.home / "reissue" / f"{out['参照番号']}.bte"
+    assert copy.exists()
+    cli.ok("reissue", out["番号"], str(d2), as_="op01")
+    again = ledger_rows(cli)[-1]
+    assert again["事象"] == "再発行"
+    cli.ok("media", "handover", again["番号"], as_="op01")
+    cli.ok("media", "receipt", again["番号"], as_="op01")
+    assert not copy.exists() and not copy.with_suffix(".json").exists()
+    assert "保管コピーを消去" in ledger_rows(cli)[-1]["備考"]
+    r = cli("reissue", out["番号"], str(d2), as_="op01")
+    assert r.exit_code == 1 and "E-MED-016" in r.output
+
 def test_expired_reissue_copies_are_erased_and_ledgered(cli, world):
     d1 = world["drives"][0]
     pw = put_zip_request(cli, world, d1)

@@ -81,8 +81,20 @@ def read_secret(file: Optional[str], prompt: str, *, confirm: bool = False, opti
                 raise BulkError("E-USE-002", path=file) from None
             data = data.splitlines()[0] if data.strip() else b""
         return data.rstrip(b"\r\n")
-    value = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
-    return value.encode("utf-8")
+    return ask_hidden(prompt, confirm=confirm).encode("utf-8")
+
+
+def ask_hidden(prompt: str, *, confirm: bool = False) -> str:
+    """A hidden prompt on standard error (so that `X=$(bulktool …)` captures only the answer's
+    output), in Japanese, asked again for confirmation where a typo would lock someone out."""
+    while True:
+        value = typer.prompt(prompt, hide_input=True, err=True)
+        if not confirm:
+            return value
+        again = typer.prompt("確認のためもう一度入力してください", hide_input=True, err=True)
+        if again == value:
+            return value
+        err_console.print("入力が一致しません。もう一度最初から入力してください。")
 
 
 def passphrase(file: Optional[str]) -> bytes:

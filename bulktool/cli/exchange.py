@@ -72,13 +72,23 @@ def exchange(
     if as_of is not None:
         day = parse_day(as_of, "--as-of")
     with session(home, operator, passphrase_file, "exchange", defer_role=True) as s:
-        req = exmod.ExchangeRequest(
-            drive=path, department=department, purpose=purpose, approval=approval, request_no=request_no,
-            request_file=request, password=lambda: read_secret(password_file, "照会ファイルのパスワード",
-                                                                option="--password-file"),
-            as_of=day, encoding=encoding, container=container)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as p:
+
+            def password() -> bytes:
+                # asked only once the request is known to be an AES ZIP; the live display stops
+                # while the operator types, so that nothing redraws over the prompt
+                if password_file is not None:
+                    return read_secret(password_file, "", option="--password-file")
+                p.stop()
+                try:
+                    return read_secret(None, "照会ファイルのパスワード")
+                finally:
+                    p.start()
+
+            req = exmod.ExchangeRequest(
+                drive=path, department=department, purpose=purpose, approval=approval, request_no=request_no,
+                request_file=request, password=password, as_of=day, encoding=encoding, container=container)
             out = exmod.run(s, req, RichProgress(p))
     console.print(summary_table(out))
     console.print(f"照会結果ファイル: {out.result_path}")
