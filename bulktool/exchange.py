@@ -12,18 +12,49 @@ a refusal writes nothing to the drive and ends as 拒否. Plaintext exists only 
 from __future__ import annotations
 
 import json
+import re
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from bulktool import media as mediamod
+from bulktool import drive, keys, policy, results
+from bulktool.conditions import iter_conditions
+from bulktool.containers import aeszip, envelope
 from bulktool.containers.limits import Limits
+from bulktool.containers.open import open_request
+from bulktool.keys import KeyPair
+from bulktool.ledger import Ledger
+from bulktool.manifest import MANIFEST_JSON, RESULT_CSV, build, sign
+from bulktool.matching import fewer_collections, match
 from bulktool.messages import BulkError
-from bulktool.registry import Department
-from bulktool.session import Session, active_lock, role_refusal
+from bulktool.registry import Operator, Registry
+from bulktool.services.copies import CopyStore
+from bulktool.services.media import identify
+from bulktool.session import role_refusal
+from bulktool.store.backend import StoreBackend
+from bulktool.writer import LedgerWriter
 
 USE = "一括提供（媒体）"
+# 連番 are the department's row numbers; one that does not look like one stays off the screen
+SHOWN_RENBAN = re.compile(r"[A-Za-z0-9_\-]{1,12}")
+
+
+@dataclass
+class Terminal:
+    """What an exchange uses of the terminal: the ledger (read and written), the registry, the
+    terminal's keys, the store, the kept copies, the limits, the operator, and the lock held from
+    受付 to its end (housekeeping never closes a 受付 that a running exchange owns)."""
+    writer: LedgerWriter
+    ledger: Ledger
+    registry: Registry
+    keys: KeyPair
+    store: StoreBackend
+    copies: CopyStore
+    limits: Limits
+    operator: Operator
+    lock: Callable[[], AbstractContextManager]
 
 
 @dataclass
@@ -53,6 +84,13 @@ class ExchangeOutcome:
     table_encoding: str
     gaiji_substitutions: int
     fields: list[str] = field(default_factory=list)
+    log_counts: dict = field(default_factory=dict)  # for the operation log
+    log_hashes: list = field(default_factory=list)
+
+    @property
+    def shown_not_found(self) -> list[str]:
+        """The 該当なし 連番 that may be printed (the department's row numbers, nothing else)."""
+        return [r for r in self.not_found if SHOWN_RENBAN.fullmatch(r)]
 
 
 class Progress:
@@ -66,14 +104,14 @@ class Progress:
 
 
 def _find_request(req: ExchangeRequest) -> Path:
-    scan = mediamod.scan(req.drive)
+    scan = drive.scan(req.drive)
     if scan.plaintext:
         raise BulkError("E-MED-003", count=len(scan.plaintext))
     if req.request_file is not None:
         p = req.request_file if req.request_file.is_absolute() else req.drive / req.request_file
         if not p.is_file():
             raise BulkError("E-MED-017", name=req.request_file.name)
-        if p.name.startswith(mediamod.RESULT_PREFIX):
+        if p.name.startswith(drive.RESULT_PREFIX):
             raise BulkError("E-MED-004")
         return p
     if not scan.requests:
@@ -83,11 +121,11 @@ def _find_request(req: ExchangeRequest) -> Path:
     return scan.requests[0]
 
 
-def _peek(s: Session, req: ExchangeRequest) -> tuple[str | None, Path | None, bytes | None]:
+def _peek(t: Terminal, req: ExchangeRequest) -> tuple[str | None, Path | None, bytes | None]:
     """What the 受付 can record before any check: media ID and request container, if readable."""
     media_id = None
     try:
-        media_id = mediamod.read_media_file(req.drive, s.keys.public.ed25519)["media_id"]
+        media_id = drive.read_media_file(req.drive, t.keys.public.ed25519)["media_id"]
     except BulkError:
         pass
     try:
@@ -97,18 +135,9 @@ def _peek(s: Session, req: ExchangeRequest) -> tuple[str | None, Path | None, by
         return media_id, None, None
 
 
-def _check_purpose(s: Session, req: ExchangeRequest) -> Department:
-    dep = s.registry.department(req.department)
-    if dep is None:
-        raise BulkError("E-DEP-001", department=req.department)
-    if req.purpose not in dep.purposes:
-        raise BulkError("E-DEP-002", department=req.department, purpose=req.purpose)
-    return dep
-
-
-def _already_answered(s: Session, request_sha: str) -> int | None:
+def _already_answered(ledger: Ledger, request_sha: str) -> int | None:
     """The 出力 entry that already answered this request container, if any."""
-    out = s.ledger.output_for_request(request_sha)
+    out = ledger.output_for_request(request_sha)
     return out["seq"] if out else None
 
 
@@ -132,61 +161,51 @@ def _irai(raw: bytes | None, req: ExchangeRequest) -> dict:
     return doc
 
 
-def _limits(s: Session) -> Limits:
-    return Limits(**{k: v for k, v in s.ws.config.get("limits", {}).items() if k in Limits.__dataclass_fields__})
-
-
-def run(s: Session, req: ExchangeRequest, progress: Progress | None = None) -> ExchangeOutcome:
+def run(t: Terminal, req: ExchangeRequest, progress: Progress | None = None) -> ExchangeOutcome:
     progress = progress or Progress()
-    with active_lock(s.ws, exclusive=False):
-        media_id, req_path, req_bytes = _peek(s, req)
-        req_sha = mediamod.sha256(req_bytes) if req_bytes is not None else None
-        receipt = s.append(
+    with t.lock():
+        media_id, req_path, req_bytes = _peek(t, req)
+        req_sha = drive.sha256(req_bytes) if req_bytes is not None else None
+        receipt = t.writer.record(
             "受付", media_id=media_id, department=req.department, purpose=req.purpose, approval_no=req.approval,
             request_no=req.request_no,
             files=[{"name": req_path.name, "sha256": req_sha}] if req_path is not None else None)
         rno = receipt["seq"]
-        s.hashes = [req_sha] if req_sha else []
         try:
-            return _exchange(s, req, rno, req_path, req_bytes, progress)
+            return _exchange(t, req, rno, req_path, req_bytes, progress)
         except BulkError as err:
             event = "失敗" if err.exit_code == 4 else "拒否"
-            s.append(event, ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
+            err.log_hashes = [req_sha] if req_sha else []
+            t.writer.record(event, ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
                      approval_no=req.approval, request_no=req.request_no, error_code=err.code,
                      note=err.message if event == "失敗" else f"拒否: {err.code}")
             raise
         except Exception as exc:
-            s.append("失敗", ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
+            t.writer.record("失敗", ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
                      approval_no=req.approval, request_no=req.request_no, error_code="E-EXC-001",
                      note=f"内部エラー {type(exc).__name__}")
             raise BulkError("E-EXC-001", reason=type(exc).__name__) from None
 
 
-def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
+def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
               progress: Progress) -> ExchangeOutcome:
-    from bulktool import keys, results
-    from bulktool.conditions import iter_conditions
-    from bulktool.containers import aeszip, envelope
-    from bulktool.containers.open import open_request
-    from bulktool.manifest import MANIFEST_JSON, RESULT_CSV, build, sign
-    from bulktool.matching import fewer_collections, match
-
+    clock = t.writer.clock
     # 0. the operator's role (a logged-in account whose role may not exchange is refused here,
     #    so that the refusal is ledgered as 拒否 like every other refused exchange)
-    refusal = role_refusal(s.operator, "exchange")
+    refusal = role_refusal(t.operator, "exchange")
     if refusal is not None:
         raise refusal
     # 1. the drive
     progress.stage("媒体の確認")
-    m = mediamod.identify(s, req.drive, req.department)
+    m = identify(t.registry, t.keys.public.ed25519, req.drive, req.department)
     if req_path is None or req_bytes is None:
         _find_request(req)  # raises the precise refusal
         raise BulkError("E-MED-004")
     # 2. department and purpose — before the store or the container is read
     progress.stage("照会元・事務の確認")
-    dep = _check_purpose(s, req)
-    req_sha = mediamod.sha256(req_bytes)
-    answered = _already_answered(s, req_sha)
+    dep = policy.check_purpose(t.registry.department(req.department), req.department, req.purpose)
+    req_sha = drive.sha256(req_bytes)
+    answered = _already_answered(t.ledger, req_sha)
     if answered is not None:
         raise BulkError("E-MED-014", entry=answered)
     # 3. the container
@@ -198,12 +217,12 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     password = req.password() if (is_zip and req.password is not None) else None
     if is_zip and password is None:
         raise BulkError("E-CON-004")
-    limits = _limits(s)
-    opened = open_request(req_path.name, req_bytes, password=password, terminal_x25519=s.keys.x25519,
+    limits = t.limits
+    opened = open_request(req_path.name, req_bytes, password=password, terminal_x25519=t.keys.x25519,
                           department_ed25519=dep_keys.ed25519 if dep_keys else None, limits=limits)
     irai = _irai(opened.irai, req)
     request_no = req.request_no or (str(irai["依頼番号"]) if "依頼番号" in irai else None)
-    as_of = req.as_of or (date.fromisoformat(str(irai["基準日"])) if "基準日" in irai else s.clock.today())
+    as_of = req.as_of or (date.fromisoformat(str(irai["基準日"])) if "基準日" in irai else clock.today())
     # 4. the table: header and encoding at once, rows streamed through matching in batches (a row
     #    problem is a 90; a file-level one raised mid-stream is still a refusal before any write)
     progress.stage("検索条件の検証")
@@ -211,7 +230,7 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
     # 5. matching and the result table (in memory)
     progress.stage("照合")
     progress.start(opened.table.count(b"\n") - 1 if table.encoding != "xlsx" else 0)
-    fields = dep.provided_fields()
+    fields = policy.provided_fields(dep)
 
     def counted(it):
         done = 0
@@ -222,7 +241,7 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
             yield r
         progress.advance(done % 1000)
 
-    answers = counted(match(table.items, s.store, as_of=as_of,
+    answers = counted(match(table.items, t.store, as_of=as_of,
                             kojin_bango_for_fuhyo="個人番号" in fields))
     provided: list[str] = []
 
@@ -238,42 +257,39 @@ def _exchange(s: Session, req: ExchangeRequest, rno: int, req_path: Path | None,
         table_out = results.write_results(remember(answers), fields=fields, encoding=req.encoding)
     # 6. manifest, container
     progress.stage("照会結果の暗号化")
-    result_sha = mediamod.sha256(table_out.data)
+    result_sha = drive.sha256(table_out.data)
     manifest = build(entry=rno, request_name=req_path.name, request_sha256=req_sha, result_sha256=result_sha,
-                     counts=table_out.counts, rows=table_out.rows, terminal_id=s.ws.terminal_id,
-                     operator_id=s.operator.operator_id, created_at=s.clock.timestamp(), encoding=req.encoding,
+                     counts=table_out.counts, rows=table_out.rows, terminal_id=t.writer.actor.terminal_id,
+                     operator_id=t.writer.actor.operator_id, created_at=clock.timestamp(), encoding=req.encoding,
                      department=dep.code, purpose=req.purpose, as_of=as_of.isoformat(),
                      gaiji_substitutions=table_out.gaiji_substitutions)
-    files = [(RESULT_CSV, table_out.data), (MANIFEST_JSON, sign(manifest, s.keys.ed25519))]
+    files = [(RESULT_CSV, table_out.data), (MANIFEST_JSON, sign(manifest, t.keys.ed25519))]
     kind = req.container or ("zip" if is_zip else "sealed")
     result_password = None
     if kind == "zip":
         result_password = aeszip.new_password()
-        container = aeszip.write_result(files, result_password, when=s.clock.zip_time())
-        name = f"{mediamod.RESULT_PREFIX}{rno}.zip"
+        container = aeszip.write_result(files, result_password, when=clock.zip_time())
+        name = f"{drive.RESULT_PREFIX}{rno}.zip"
     else:
         if dep_keys is None:
             raise BulkError("E-DEP-006", department=dep.code)
-        container = envelope.seal(files, recipient=dep_keys.x25519, sender=s.keys.ed25519)
-        name = f"{mediamod.RESULT_PREFIX}{rno}.bte"
+        container = envelope.seal(files, recipient=dep_keys.x25519, sender=t.keys.ed25519)
+        name = f"{drive.RESULT_PREFIX}{rno}.bte"
     # 7. the drive (atomic, verified), the re-issue copy, the provision record, then 出力
     progress.stage("媒体への書き込み")
-    path = mediamod.write_atomic(req.drive, name, container)
-    from bulktool.reissue import keep_copy
-
-    keep_copy(s, rno, name, container)
-    provided_on, provided_fields = s.clock.today().isoformat(), ",".join(fields)
-    s.store.record_provisions(
+    path = drive.write_atomic(req.drive, name, container)
+    t.copies.keep(rno, name, container)
+    provided_on, provided_fields = clock.today().isoformat(), ",".join(fields)
+    t.store.record_provisions(
         {"jumin_code": code, "provided_on": provided_on, "entry": rno, "department": dep.code,
          "purpose": req.purpose, "fields": provided_fields, "use": USE} for code in provided)
     provided.clear()
-    container_sha = mediamod.sha256(container)
+    container_sha = drive.sha256(container)
     counts = dict(table_out.counts, rows=table_out.rows, gaiji_substitutions=table_out.gaiji_substitutions)
-    out = s.append("出力", ref=rno, media_id=m.media_id, department=dep.code, purpose=req.purpose,
+    out = t.writer.record("出力", ref=rno, media_id=m.media_id, department=dep.code, purpose=req.purpose,
                    approval_no=req.approval, request_no=request_no,
                    files=[{"name": req_path.name, "sha256": req_sha}, {"name": name, "sha256": container_sha}],
                    counts=counts, note=f"基準日 {as_of.isoformat()}、文字コード {req.encoding}、形式 {kind}")
-    s.counts = counts
-    s.hashes = [req_sha, container_sha]
     return ExchangeOutcome(rno, out["seq"], path, result_password, table_out.rows, dict(table_out.counts),
-                           list(table_out.not_found), as_of, table.encoding, table_out.gaiji_substitutions, fields)
+                           list(table_out.not_found), as_of, table.encoding, table_out.gaiji_substitutions, fields,
+                           log_counts=counts, log_hashes=[req_sha, container_sha])

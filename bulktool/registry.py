@@ -12,7 +12,6 @@ from pathlib import Path
 
 from bulktool.messages import BulkError
 from bulktool.sqlitedb import connect_private
-from bulktool.model import JUMIN_FIELDS
 
 ROLES = ("operator", "administrator", "security", "auditor")
 ROLE_LABELS = {"operator": "操作者", "administrator": "管理者", "security": "セキュリティ責任者", "auditor": "監査者"}
@@ -71,13 +70,6 @@ def fiscal_year_end(day: date) -> date:
     return date(day.year + 1 if day.month >= 4 else day.year, 3, 31)
 
 
-def validate_fields(fields: list[str]) -> list[str]:
-    for f in fields:
-        if f not in JUMIN_FIELDS:
-            raise BulkError("E-DEP-004", field=f)
-    return [f for f in JUMIN_FIELDS if f in fields]
-
-
 @dataclass
 class Operator:
     operator_id: str
@@ -111,10 +103,6 @@ class Department:
     fields: list[str]
     kojin_bango: bool
     public_key: str | None  # the .pub file text
-
-    def provided_fields(self) -> list[str]:
-        """Result fields this department receives: 個人番号 only under 番号法 (--kojin-bango)."""
-        return [f for f in self.fields if f != "個人番号" or self.kojin_bango]
 
 
 @dataclass

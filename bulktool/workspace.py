@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulktool.containers.limits import Limits
 from bulktool.messages import BulkError
 
 CONFIG = "config.json"
@@ -135,6 +136,10 @@ class Workspace:
             (root / sub).mkdir(mode=0o700, exist_ok=True)
         config = dict(DEFAULT_CONFIG, terminal_id=terminal_id, created_at=created_at)
         return cls(root, config)
+
+    def limits(self) -> Limits:
+        """The request limits in force (config "limits", defaults for what it does not set)."""
+        return Limits(**{k: v for k, v in self.config.get("limits", {}).items() if k in Limits.__dataclass_fields__})
 
     def save_config(self) -> None:
         data = json.dumps(self.config, ensure_ascii=False, indent=2).encode("utf-8")

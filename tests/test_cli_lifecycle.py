@@ -131,11 +131,11 @@ def test_oplog_purge_is_ledgered_and_guarded(cli):
 
 
 def test_a_receipt_left_open_by_a_crash_is_closed_as_failure(cli, world):
-    from bulktool.session import logged_in
+    from bulktool.app import logged_in
 
     with logged_in(cli.home, "op01", b"op-pass-00001", "exchange", clock=cli.clock) as s:
         with active_lock(s.ws, exclusive=False):
-            receipt = s.append("受付", department="D01", purpose="P01", approval_no="決裁-C")
+            receipt = s.writer.record("受付", department="D01", purpose="P01", approval_no="決裁-C")
             # while the exchange that owns it runs, nobody closes it
             cli.ok("store", "stats", as_="aud01")
             assert not [r for r in ledger_rows(cli) if r["事象"] == "失敗"]

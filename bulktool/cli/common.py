@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from bulktool.app import Command, logged_in
 from bulktool.clock import Clock, SystemClock
 from bulktool.messages import BulkError
 
@@ -143,9 +144,9 @@ def handles_errors(fn):
 
 
 @contextmanager
-def session(home, operator: Optional[str], passphrase_file: Optional[str], command: str, defer_role: bool = False):
-    from bulktool.session import logged_in
-
+def session(home, operator: Optional[str], passphrase_file: Optional[str], command: str,
+            defer_role: bool = False) -> Iterator[Command]:
+    """Log in for `command` (passphrase from the file or a prompt) and yield its parts."""
     if not operator:
         raise BulkError("E-AUTH-013")
     secret = passphrase(passphrase_file)

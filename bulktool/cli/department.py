@@ -1,139 +1,72 @@
-"""The department's commands (no workspace, no operator): keys generate, request zip/seal,
-decrypt, verify. They run on a department's Windows PC as well."""
+"""department add / update / list: the 照会元 registry."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
+from bulktool import policy
 from bulktool.cli import app
-from bulktool.cli.common import clock, console, handles_errors, read_input, read_secret
-from bulktool.messages import BulkError
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, read_input,
+                                 session)
+from bulktool.services import departments
 
-request_app = typer.Typer(help="照会元: 検索条件ファイル（照会ファイル）を作る", no_args_is_help=True)
-app.add_typer(request_app, name="request")
-
-
-def _keys_app():
-    from bulktool.cli.admin import keys_app
-
-    return keys_app
+department_app = typer.Typer(help="照会元（部署）と事務・提供項目の登録", no_args_is_help=True)
+app.add_typer(department_app, name="department")
 
 
-@_keys_app().command("generate")
+def _department(new: bool, code, name, purpose, fields, kojin_bango, public_key, operator, passphrase_file, home):
+    with session(home, operator, passphrase_file, "department add" if new else "department update") as s:
+        pub = read_input(public_key) if public_key else None
+        field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields is not None else None
+        dep, fp = departments.put_department(s.writer, s.registry, code, name=name, purposes=purpose or [],
+                                             fields=field_list, kojin_bango=kojin_bango, public_key=pub, new=new)
+    console.print(f"照会元 {dep.code}（{dep.name}）を{'登録' if new else '更新'}しました。")
+    console.print(f"事務: {', '.join(f'{k}（{v}）' for k, v in dep.purposes.items())}")
+    console.print(f"提供項目: {', '.join(policy.provided_fields(dep))}")
+    if fp:
+        console.print(f"公開鍵のフィンガープリント: [bold]{fp}[/]（依頼書の記載と照合してください）")
+
+
+@department_app.command("add")
 @handles_errors
-def keys_generate(name: str = typer.Option(..., "--name"), out: Path = typer.Option(..., "--out"),
-                  passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
-    """照会元: 封緘形式のための鍵ペア NAME.key（秘密鍵・パスフレーズで暗号化）と NAME.pub を作る。"""
-    from bulktool import keys
-
-    out.mkdir(parents=True, exist_ok=True)
-    key_path, pub_path = out / f"{name}.key", out / f"{name}.pub"
-    for p in (key_path, pub_path):
-        if p.exists():
-            raise BulkError("E-KEY-004", path=str(p))
-    secret = read_secret(passphrase_file, "秘密鍵のパスフレーズ", confirm=True, option="--passphrase-file")
-    kp = keys.generate(name)
-    key_path.write_bytes(keys.seal_private(kp, secret))
-    try:
-        key_path.chmod(0o600)
-    except OSError:
-        pass
-    pub_path.write_bytes(keys.format_public(kp.public))
-    console.print(f"鍵を作成しました: {key_path}（秘密鍵）, {pub_path}（公開鍵）")
-    console.print(f"フィンガープリント: [bold]{kp.public.fingerprint}[/]（依頼書に記載してください）")
+def department_add(
+    code: str = typer.Argument(..., metavar="CODE"),
+    name: str = typer.Option(..., "--name"),
+    purpose: List[str] = typer.Option(..., "--purpose", help="事務 CODE=根拠（複数可）"),
+    fields: str = typer.Option(..., "--fields", help="提供項目 F,F…"),
+    kojin_bango: bool = typer.Option(False, "--kojin-bango", help="番号法により個人番号の提供を受けられる"),
+    public_key: Optional[str] = typer.Option(None, "--public-key", help="照会元の公開鍵ファイル（.pub）"),
+    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
+):
+    """照会元を登録する（管理者）。"""
+    _department(True, code, name, purpose, fields, kojin_bango, public_key, operator, passphrase_file, home)
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    if path.exists():
-        raise BulkError("E-RES-002", path=str(path))
-    path.write_bytes(data)
-
-
-@request_app.command("zip")
+@department_app.command("update")
 @handles_errors
-def request_zip(table: Path = typer.Argument(..., metavar="TABLE"), out: Path = typer.Option(..., "--out"),
-                password_file: Optional[str] = typer.Option(None, "--password-file")):
-    """照会元: 検索条件の表を AES-256 ZIP にする（7-Zip の AES-256 と同じ形式）。"""
-    from bulktool.department import make_zip_request
+def department_update(
+    code: str = typer.Argument(..., metavar="CODE"),
+    name: Optional[str] = typer.Option(None, "--name"),
+    purpose: Optional[List[str]] = typer.Option(None, "--purpose"),
+    fields: Optional[str] = typer.Option(None, "--fields"),
+    kojin_bango: Optional[bool] = typer.Option(None, "--kojin-bango/--no-kojin-bango"),
+    public_key: Optional[str] = typer.Option(None, "--public-key"),
+    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
+):
+    """照会元の登録を更新する（管理者）。"""
+    _department(False, code, name, purpose, fields, kojin_bango, public_key, operator, passphrase_file, home)
 
-    data = read_input(str(table))
-    password = read_secret(password_file, "パスワード", confirm=True, option="--password-file").decode("utf-8")
-    _write_new(out, make_zip_request(table.name, data, password, when=clock().zip_time()))
-    console.print(f"照会ファイルを作成しました: {out}（パスワードは紙で市町村課に渡してください）")
 
-
-@request_app.command("seal")
+@department_app.command("list")
 @handles_errors
-def request_seal(table: Path = typer.Argument(..., metavar="TABLE"),
-                 department: str = typer.Option(..., "--department"), key: Path = typer.Option(..., "--key"),
-                 to: Path = typer.Option(..., "--to", help="端末の公開鍵（.pub）"), out: Path = typer.Option(..., "--out"),
-                 passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
-    """照会元: 検索条件の表を端末あてに封緘する（照会元の鍵で署名）。"""
-    import json
-
-    from bulktool import keys
-    from bulktool.department import make_sealed_request
-
-    data = read_input(str(table))
-    kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
-                                                             option="--passphrase-file"))
-    terminal = keys.read_public(read_input(str(to)))
-    irai = json.dumps({"照会元": department}, ensure_ascii=False).encode("utf-8")
-    _write_new(out, make_sealed_request(table.name, data, department_keys=kp, terminal=terminal, irai=irai))
-    console.print(f"封緘した照会ファイルを作成しました: {out}（端末鍵 {terminal.fingerprint}）")
-
-
-def _open(file: Path, password_file, key, passphrase_file, terminal_key):
-    from bulktool import keys
-    from bulktool.department import open_result
-
-    data = read_input(str(file))
-    terminal = keys.read_public(read_input(terminal_key)) if terminal_key else None
-    kp = None
-    password = None
-    if key is not None:
-        kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
-                                                                 option="--passphrase-file"))
-    elif file.suffix.lower() == ".zip" or password_file is not None:
-        password = read_secret(password_file, "照会結果パスワード", option="--password-file").decode("utf-8")
-    else:
-        raise BulkError("E-USE-001", option="--key", value="（封緘ファイルには --key が必要です）")
-    return open_result(data, file.name, password=password, keys=kp, terminal=terminal), terminal
-
-
-def _report(opened, terminal) -> None:
-    m = opened.manifest
-    console.print(f"管理簿番号 {m['ledger_entry']}、{m['rows']} 行、処理結果別件数 "
-                  + "、".join(f"{k}: {v}" for k, v in m["counts"].items()))
-    console.print("署名: " + ("端末の公開鍵で検証済み" if terminal else "未検証（--terminal-key を指定すると検証します）"))
-
-
-@app.command("decrypt")
-@handles_errors
-def decrypt(file: Path = typer.Argument(..., metavar="FILE"), out: Path = typer.Option(..., "--out"),
-            password_file: Optional[str] = typer.Option(None, "--password-file"),
-            key: Optional[Path] = typer.Option(None, "--key"),
-            passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file"),
-            terminal_key: Optional[str] = typer.Option(None, "--terminal-key")):
-    """照会元: 照会結果を復号し、manifest のハッシュ・件数（と署名）を検証して書き出す。"""
-    from bulktool.department import write_opened
-
-    opened, terminal = _open(file, password_file, key, passphrase_file, terminal_key)
-    written = write_opened(opened, out)
-    _report(opened, terminal)
-    console.print(f"書き出しました: {', '.join(str(p) for p in written)}")
-
-
-@app.command("verify")
-@handles_errors
-def verify(file: Path = typer.Argument(..., metavar="FILE"),
-           terminal_key: str = typer.Option(..., "--terminal-key"),
-           password_file: Optional[str] = typer.Option(None, "--password-file"),
-           key: Optional[Path] = typer.Option(None, "--key"),
-           passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
-    """照会元: 照会結果を書き出さずに検証する。"""
-    opened, terminal = _open(file, password_file, key, passphrase_file, terminal_key)
-    _report(opened, terminal)
-    console.print("[green]検証に成功しました。[/]")
+def department_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                    home: Optional[str] = HomeOpt):
+    """照会元の一覧。"""
+    with session(home, operator, passphrase_file, "department list") as s:
+        deps = s.registry.departments()
+    t = list_table("照会元", ("コード", "名称", "事務（根拠）", "提供項目", "個人番号", "公開鍵"))
+    for d in deps:
+        t.add_row(d.code, d.name, "\n".join(f"{k}（{v}）" for k, v in d.purposes.items()), ",".join(d.fields),
+                  "可" if d.kojin_bango else "不可", "登録済" if d.public_key else "—")
+    console.print(t)

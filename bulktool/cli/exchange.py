@@ -1,7 +1,6 @@
-"""exchange, reissue, media …"""
+"""exchange (the main job) and reissue."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Optional
 
@@ -10,16 +9,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bulktool import exchange as exmod
-from bulktool import media as mediamod
 from bulktool.cli import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
                                  list_table, parse_day, read_secret, screen_time, session)
 from bulktool.messages import BulkError
 from bulktool.model import STATUS_LABELS, Status
+from bulktool.services.reissue import reissue as reissue_service
 
-SIMPLE_RENBAN = re.compile(r"[A-Za-z0-9_\-]{1,12}")
-media_app = typer.Typer(help="媒体（USBメモリ）の登録・受渡・貸与・消去・廃棄", no_args_is_help=True)
-app.add_typer(media_app, name="media")
 
 
 class RichProgress(exmod.Progress):
@@ -89,15 +85,15 @@ def exchange(
             req = exmod.ExchangeRequest(
                 drive=path, department=department, purpose=purpose, approval=approval, request_no=request_no,
                 request_file=request, password=password, as_of=day, encoding=encoding, container=container)
-            out = exmod.run(s, req, RichProgress(p))
+            out = exmod.run(s.terminal(), req, RichProgress(p))
+        s.log(out.log_counts, out.log_hashes)
     console.print(summary_table(out))
     console.print(f"照会結果ファイル: {out.result_path}")
     console.print(f"検索条件の文字コード: {out.table_encoding}　提供項目: {', '.join(out.fields) or '（なし）'}")
     if out.gaiji_substitutions:
         console.print(f"CP932 で表せない文字を〓に置き換えた件数: {out.gaiji_substitutions}")
     if out.not_found:
-        # 連番 are the department's row numbers; anything that does not look like one stays off the screen
-        shown = [r for r in out.not_found if SIMPLE_RENBAN.fullmatch(r)]
+        shown = out.shown_not_found
         console.print(f"該当なし（全国サーバへの照会候補）{len(out.not_found)} 件の連番: {', '.join(shown[:200])}"
                       + ("（ほかは照会結果ファイルを参照）" if len(shown) < len(out.not_found) else ""))
     if out.password:
@@ -112,101 +108,7 @@ def reissue(entry: int = typer.Argument(..., metavar="ENTRY"), path: Path = type
             operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
             home: Optional[str] = HomeOpt):
     """出力 ENTRY の保管コピーを同じ照会元の別の登録媒体へ再発行する。"""
-    from bulktool.reissue import reissue as do
-
     with session(home, operator, passphrase_file, "reissue") as s:
-        e = do(s, entry, path)
+        e = reissue_service(s.writer, s.ledger, s.registry, s.keys.public.ed25519, s.copies, entry, path)
     console.print(f"再発行しました（管理簿 {e['seq']} 番）: {path / e['files'][0]['name']}")
     console.print("パスワードは元の受渡票のものを使います。")
-
-
-@media_app.command("register")
-@handles_errors
-def media_register(path: Path = typer.Argument(...), media_id: str = typer.Option(..., "--media-id"),
-                   department: str = typer.Option(..., "--department"), operator: Optional[str] = OperatorOpt,
-                   passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
-    """媒体を登録し、媒体IDファイルを書き込む。"""
-    with session(home, operator, passphrase_file, "media register") as s:
-        m = mediamod.register(s, path, media_id, department)
-    console.print(f"媒体 {m.media_id} を照会元 {m.department} に登録しました（製品名 {m.product or '不明'}、"
-                  f"製造番号 {m.serial or '不明'}）。")
-
-
-@media_app.command("list")
-@handles_errors
-def media_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-               home: Optional[str] = HomeOpt):
-    """登録媒体の一覧（貸与の返却期限切れを表示）。"""
-
-    with session(home, operator, passphrase_file, "media list") as s:
-        items = s.registry.media_all()
-    t = list_table("登録媒体", ("媒体ID", "照会元", "製品名", "製造番号", "登録日時", "状態", "貸与先", "返却期限"))
-    for m in items:
-        overdue = m.lent_until and m.lent_until < s.clock.today().isoformat()
-        t.add_row(m.media_id, m.department, m.product or "—", m.serial or "—", screen_time(m.registered_at),
-                  m.status + ("（返却期限切れ）" if overdue else ""), m.lent_to or "", m.lent_until or "",
-                  style="red" if overdue else None)
-    console.print(t)
-
-
-def _ledgered(command: str, fn, *args, operator, passphrase_file, home, done: str):
-    with session(home, operator, passphrase_file, command) as s:
-        e = fn(s, *args)
-    console.print(f"{done}（管理簿 {e['seq']} 番）")
-
-
-@media_app.command("handover")
-@handles_errors
-def media_handover(entry: int = typer.Argument(..., metavar="ENTRY"), operator: Optional[str] = OperatorOpt,
-                   passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
-    """出力 ENTRY の媒体を照会元へ受け渡したことを記録する。"""
-    _ledgered("media handover", mediamod.handover, entry, operator=operator, passphrase_file=passphrase_file,
-              home=home, done="受渡を記録しました")
-
-
-@media_app.command("receipt")
-@handles_errors
-def media_receipt(entry: int = typer.Argument(..., metavar="ENTRY"), operator: Optional[str] = OperatorOpt,
-                  passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
-    """照会元の受領確認を記録する（再発行用の保管コピーを消去）。"""
-    _ledgered("media receipt", mediamod.receipt, entry, operator=operator, passphrase_file=passphrase_file,
-              home=home, done="受領確認を記録しました")
-
-
-@media_app.command("lend")
-@handles_errors
-def media_lend(media_id: str = typer.Argument(..., metavar="ID"), department: str = typer.Option(..., "--department"),
-               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-               home: Optional[str] = HomeOpt):
-    """媒体を照会元に貸与する（年度内）。"""
-    _ledgered("media lend", mediamod.lend, media_id, department, operator=operator, passphrase_file=passphrase_file,
-              home=home, done="貸与を記録しました")
-
-
-@media_app.command("return")
-@handles_errors
-def media_return(media_id: str = typer.Argument(..., metavar="ID"), operator: Optional[str] = OperatorOpt,
-                 passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
-    """貸与した媒体の返却を記録する。"""
-    _ledgered("media return", mediamod.give_back, media_id, operator=operator, passphrase_file=passphrase_file,
-              home=home, done="返却を記録しました")
-
-
-@media_app.command("erase")
-@handles_errors
-def media_erase(path: Path = typer.Argument(...), approval: str = typer.Option(..., "--approval"),
-                operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                home: Optional[str] = HomeOpt):
-    """媒体内のファイルを消去する（セキュリティ責任者）。"""
-    _ledgered("media erase", mediamod.erase, path, approval, operator=operator, passphrase_file=passphrase_file,
-              home=home, done="媒体を消去しました")
-
-
-@media_app.command("dispose")
-@handles_errors
-def media_dispose(media_id: str = typer.Argument(..., metavar="ID"), approval: str = typer.Option(..., "--approval"),
-                  operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                  home: Optional[str] = HomeOpt):
-    """媒体の廃棄を記録する（セキュリティ責任者）。"""
-    _ledgered("media dispose", mediamod.dispose, media_id, approval, operator=operator,
-              passphrase_file=passphrase_file, home=home, done="廃棄を記録しました")

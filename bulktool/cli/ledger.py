@@ -1,4 +1,4 @@
-"""ledger list / export / verify / checkpoint, oplog list / export / purge."""
+"""ledger list / export / verify / checkpoint: the 管理簿."""
 from __future__ import annotations
 
 import sys
@@ -13,15 +13,15 @@ from rich.table import Table
 from bulktool.cli import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
                                  parse_day, read_input, screen_time, session)
+from bulktool.ledger import format_checkpoint, parse_checkpoint
 from bulktool.messages import BulkError
+from bulktool.services import records
 
 ledger_app = typer.Typer(help="管理簿（媒体の管理簿）", no_args_is_help=True)
-oplog_app = typer.Typer(help="操作履歴", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
-app.add_typer(oplog_app, name="oplog")
 
 
-def _emit(data: bytes, out: Optional[str], fmt: str) -> None:
+def emit(data: bytes, out: Optional[str], fmt: str) -> None:
     if out:
         Path(out).write_bytes(data)
         console.print(f"{out} に書き出しました。")
@@ -32,7 +32,7 @@ def _emit(data: bytes, out: Optional[str], fmt: str) -> None:
         sys.stdout.flush()
 
 
-def _fmt(fmt: str) -> str:
+def export_format(fmt: str) -> str:
     if fmt not in ("csv", "xlsx"):
         raise BulkError("E-USE-001", option="--format", value=fmt)
     return fmt
@@ -69,13 +69,13 @@ def _detail(e: dict) -> str:
         parts.append(f"参照{e['ref']}")
     if e.get("error_code"):
         parts.append(e["error_code"])
-    counts = _counts_cell(e.get("counts") or {})
+    counts = counts_cell(e.get("counts") or {})
     if counts:
         parts.append(counts)
     return "　".join(parts)
 
 
-def _counts_cell(counts: dict) -> str:
+def counts_cell(counts: dict) -> str:
     """「5行（00:2 20:1 90:2）」: the rows and the non-zero codes of an output; other counts as
     name:value."""
     codes = " ".join(f"{k}:{v}" for k, v in counts.items() if k.isdigit() and v)
@@ -92,8 +92,8 @@ def ledger_export(fmt: str = typer.Option("csv", "--format"), out: Optional[str]
                   home: Optional[str] = HomeOpt):
     """管理簿を CSV（既定は標準出力）または xlsx で書き出す。"""
     with session(home, operator, passphrase_file, "ledger export") as s:
-        data = s.ledger.export_xlsx() if _fmt(fmt) == "xlsx" else s.ledger.export_csv()
-    _emit(data, out, fmt)
+        data = s.ledger.export_xlsx() if export_format(fmt) == "xlsx" else s.ledger.export_csv()
+    emit(data, out, fmt)
 
 
 @ledger_app.command("verify")
@@ -103,15 +103,10 @@ def ledger_verify(terminal_key: Optional[str] = typer.Option(None, "--terminal-k
                   operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                   home: Optional[str] = HomeOpt):
     """管理簿の完全性（連番・ハッシュ連鎖・署名・チェックポイント）を検証する。"""
-    from bulktool import keys
-    from bulktool.ledger import parse_checkpoint, verify_chain
-    from bulktool.workspace import TERMINAL_PUB
-
     cp = parse_checkpoint(checkpoint) if checkpoint else None
     with session(home, operator, passphrase_file, "ledger verify") as s:
-        pub = keys.read_public(read_input(terminal_key) if terminal_key else s.ws.path(TERMINAL_PUB).read_bytes())
-        report = verify_chain(s.ledger.entries(), pub.ed25519, cp)
-        s.counts = {"entries": report.count}
+        report = records.verify_ledger(s.ledger, s.ws, read_input(terminal_key) if terminal_key else None, cp)
+        s.log({"entries": report.count})
         if not report.ok:
             raise report.error()
     console.print(f"管理簿を検証しました: {report.count} 件、すべて正常です。")
@@ -123,56 +118,6 @@ def ledger_verify(terminal_key: Optional[str] = typer.Option(None, "--terminal-k
 def ledger_checkpoint(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                       home: Optional[str] = HomeOpt):
     """監査者が控えるチェックポイント N:HASH を表示する（何も書き込まない）。"""
-    from bulktool.ledger import format_checkpoint
-
     with session(home, operator, passphrase_file, "ledger checkpoint") as s:
         n, head = s.ledger.head()
     typer.echo(format_checkpoint(n, head))
-
-
-@oplog_app.command("list")
-@handles_errors
-def oplog_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-               home: Optional[str] = HomeOpt):
-    """操作履歴の一覧。"""
-    with session(home, operator, passphrase_file, "oplog list") as s:
-        from bulktool.session import oplog_for
-
-        entries = list(oplog_for(s.ws).entries())
-    t = list_table("操作履歴", ("日時", "操作者", "端末", "コマンド", "結果", "コード", "件数"))
-    for e in entries:
-        t.add_row(screen_time(str(e.get("timestamp", "")), seconds=True), str(e.get("operator_id") or ""),
-                  str(e.get("terminal_id") or ""), str(e.get("command", "")), str(e.get("outcome", "")),
-                  str(e.get("code") or ""), _counts_cell(e.get("counts") or {}))
-    console.print(t)
-
-
-@oplog_app.command("export")
-@handles_errors
-def oplog_export(fmt: str = typer.Option("csv", "--format"), out: Optional[str] = typer.Option(None, "--out"),
-                 operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                 home: Optional[str] = HomeOpt):
-    """操作履歴を CSV または xlsx で書き出す。"""
-    with session(home, operator, passphrase_file, "oplog export") as s:
-        from bulktool.session import oplog_for
-
-        log = oplog_for(s.ws)
-        data = log.export_xlsx() if _fmt(fmt) == "xlsx" else log.export_csv()
-    _emit(data, out, fmt)
-
-
-@oplog_app.command("purge")
-@handles_errors
-def oplog_purge(before: str = typer.Option(..., "--before", help="この日より前の操作履歴を削除"),
-                operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                home: Optional[str] = HomeOpt):
-    """保存期間を過ぎた操作履歴を削除する（管理簿に履歴削除として記録）。"""
-    day = parse_day(before, "--before")
-    with session(home, operator, passphrase_file, "oplog purge") as s:
-        from bulktool.session import oplog_for
-
-        removed = oplog_for(s.ws).purge(day, today=s.clock.today(),
-                                        retention_years=int(s.ws.config.get("oplog_retention_years", 7)))
-        s.append("履歴削除", counts={"removed": removed}, note=f"{day.isoformat()} より前の操作履歴を削除")
-        s.counts = {"removed": removed}
-    console.print(f"操作履歴 {removed} 件を削除しました。")

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
 from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
@@ -14,27 +15,29 @@ from bulktool.cli import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
                                  list_table, read_secret, session)
 from bulktool.messages import BulkError
+from bulktool.services import records
+from bulktool.services import store as store_service
+from bulktool.services.store import LoadProgress
+from bulktool.store.stats import render_rows
 
 store_app = typer.Typer(help="都道府県知事保存本人確認情報ファイル・附票本人確認情報ファイル", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 
 
-def _load(s, kind: str, paths: list[Path]):
-    from bulktool.store.load import load_files
-
-    label = f"{kind} 取込"
-
-    def shown(rows: int, done: int, total: int) -> None:
-        # all read: what is left is building the indexes and committing, which has no measure
-        p.update(task, completed=done, total=total or None, rows=rows,
-                 description=f"{kind} 索引作成・確定" if total and done >= total else label)
-
+@contextmanager
+def _load_progress() -> Iterator[LoadProgress]:
+    """A rich progress bar for store loads: rows read, bytes, then index building."""
     with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                   TextColumn("{task.fields[rows]:,} 行"), TimeElapsedColumn(), TextColumn("残り"),
                   TimeRemainingColumn(), console=err_console, transient=True) as p:
-        task = p.add_task(label, total=None, rows=0)
-        report = load_files(s.store, kind, paths, progress=shown)
-    return report
+        task = p.add_task("準備", total=None, rows=0)
+
+        def shown(kind: str, rows: int, done: int, total: int) -> None:
+            # all read: what is left is building the indexes and committing, which has no measure
+            p.update(task, completed=done, total=total or None, rows=rows,
+                     description=f"{kind} 索引作成・確定" if total and done >= total else f"{kind} 取込")
+
+        yield shown
 
 
 def _print_problems(err) -> None:
@@ -52,15 +55,14 @@ def store_load(files: List[Path] = typer.Argument(..., metavar="FILE…"),
                operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                home: Optional[str] = HomeOpt):
     """本人確認情報ファイル（CSV）を取り込む。不正な行が一つでもあれば何も取り込まない。"""
-    if kind not in ("jumin", "fuhyo"):
-        raise BulkError("E-USE-001", option="--kind", value=kind)
     with session(home, operator, passphrase_file, "store load") as s:
         try:
-            report = _load(s, kind, files)
+            with _load_progress() as progress:
+                report = store_service.load(s.store, kind, files, progress)
         except BulkError as err:
             _print_problems(err)
             raise
-        s.counts = {"rows": getattr(report, "rows", 0), "inserted": getattr(report, "inserted", 0)}
+        s.log({"rows": report.rows, "inserted": report.inserted})
     console.print(f"取り込みました: {report}")
 
 
@@ -71,25 +73,16 @@ def store_generate(people: int = typer.Option(..., "--people"), seed: int = type
                    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                    home: Optional[str] = HomeOpt):
     """合成（架空）の住民データを生成し、store load と同じ検証を通して取り込む。"""
-    from bulktool.store.generate import generate
-
     with session(home, operator, passphrase_file, "store generate") as s:
-        with tempfile.TemporaryDirectory(dir=s.ws.path("tmp")) as tmp:
-            target = out or Path(tmp)
-            target.mkdir(parents=True, exist_ok=True)
-            with console.status("合成データを生成しています…"):
-                generate(people, seed, target, today=s.clock.today())
-            for kind in ("jumin", "fuhyo"):
-                _load(s, kind, [target / f"{kind}.csv"])
-        stats = s.store.stats(s.clock.today().isoformat())
-        s.counts = {"people": people}
+        with tempfile.TemporaryDirectory(dir=s.ws.path("tmp")) as tmp, _load_progress() as progress:
+            stats = store_service.generate_and_load(s.store, people=people, seed=seed, directory=out or Path(tmp),
+                                                    today=s.clock.today(), progress=progress)
+        s.log({"people": people})
     console.print(f"合成データ {people:,} 人分を生成し取り込みました（seed {seed}）。")
     _stats_table(stats)
 
 
 def _stats_table(stats) -> None:
-    from bulktool.store.stats import render_rows
-
     t = Table(title="本人確認情報ファイルの件数")
     t.add_column("項目")
     t.add_column("件数", justify="right")
@@ -116,19 +109,12 @@ def disclosure(code_file: Optional[str] = typer.Option(None, "--code-file", help
                operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                home: Optional[str] = HomeOpt):
     """本人の提供状況記録を表示する（開示請求への回答用）。住民票コードはコマンド行に書かない。"""
-    from bulktool.checkdigit import valid_jumin_code
-    from bulktool.normalize import digits
-
     with session(home, operator, passphrase_file, "disclosure") as s:
-        code = digits(read_secret(code_file, "住民票コード", option="--code-file").decode("utf-8", "replace"))
-        if not valid_jumin_code(code):
-            raise BulkError("E-USE-001", option="住民票コード", value="（表示しません）")
-        rows = s.store.provisions_for(code)
-        s.append("開示", request_no=request_no, counts={"records": len(rows)},
-                 note="提供状況記録の開示（対象者の情報は記録しない）")
-        s.counts = {"records": len(rows)}
+        code = read_secret(code_file, "住民票コード", option="--code-file").decode("utf-8", "replace")
+        rows = records.disclose(s.writer, s.store, code, request_no)
+        s.log({"records": len(rows)})
     t = list_table("提供状況記録（一括提供・媒体）", ("提供日", "管理簿番号", "照会元", "事務", "提供項目", "利用方法"))
     for r in rows:
-        t.add_row(*(str(r[k]) for k in ("provided_on", "entry", "department", "purpose", "fields", "use")))
+        t.add_row(*(str(r[k]) for k in records.PROVISION_COLUMNS))
     console.print(t)
     console.print(f"{len(rows)} 件")

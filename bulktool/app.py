@@ -1,0 +1,147 @@
+"""The composition root: what one command of a logged-in operator is built from.
+
+`logged_in` opens the workspace, logs the operator in (bulktool.session), and yields a `Command`:
+the parts of the terminal that the login unlocked, each built once and only when asked for — the
+`Actor` (who and where), the `Clock`, the `LedgerWriter` (ledger + signing key + actor + clock),
+the registry, the store, the kept copies. The CLI hands each service only the parts it uses;
+services never see the `Command`. Whatever a service returns for the operation log goes to
+`Command.log`, and the command's outcome is recorded when it ends.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterator
+
+from bulktool import workspace as wsmod
+from bulktool.clock import Clock
+from bulktool.exchange import Terminal
+from bulktool.writer import Actor, LedgerWriter
+from bulktool.keys import KeyPair, keypair_from_bytes
+from bulktool.ledger import Ledger
+from bulktool.messages import BulkError
+from bulktool.oplog import OperationLog
+from bulktool.registry import Operator, Registry
+from bulktool.services.copies import CopyStore, erase_expired
+from bulktool.session import active_lock, authenticate, log_outcome, open_oplog
+from bulktool.store.sqlite import SqliteStore
+from bulktool.workspace import Workspace
+
+# The auditor's views of the ledger write nothing to it (`ledger checkpoint` prints and writes
+# nothing): they see an open 受付 as it is, and leave housekeeping to the next other command.
+READS_LEDGER_ONLY = frozenset({"ledger list", "ledger export", "ledger verify", "ledger checkpoint"})
+
+
+@dataclass
+class LogFacts:
+    """What the operation log records of a command besides its outcome: counts and hashes."""
+    counts: dict | None = None
+    hashes: list | None = None
+
+
+@dataclass
+class Command:
+    """One logged-in command: the login's result and the parts built from it."""
+    ws: Workspace
+    registry: Registry
+    operator: Operator
+    name: str
+    clock: Clock
+    kek: bytes = field(repr=False)  # the key-encryption key; services that write a key slot take it
+    facts: LogFacts = field(default_factory=LogFacts)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.operator.operator_id, self.ws.terminal_id)
+
+    @cached_property
+    def keys(self) -> KeyPair:
+        """The terminal's key pair, decrypted with the key-encryption key unlocked at login."""
+        blob = self.ws.path(wsmod.TERMINAL_KEY).read_bytes()
+        return keypair_from_bytes(wsmod.open_with_kek(self.kek, blob, b"bulktool-terminal-key/1"))
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.ws.path("ledger.sqlite"))
+
+    @cached_property
+    def writer(self) -> LedgerWriter:
+        return LedgerWriter(self.ledger, self.keys.ed25519, self.actor, self.clock)
+
+    @cached_property
+    def store(self) -> SqliteStore:
+        return SqliteStore.open(self.ws.path("store.sqlite"))
+
+    @cached_property
+    def oplog(self) -> OperationLog:
+        return open_oplog(self.ws)
+
+    @cached_property
+    def copies(self) -> CopyStore:
+        return CopyStore(self.ws.path("reissue"), self.keys, self.clock)
+
+    def terminal(self) -> Terminal:
+        """What `exchange.run` uses of this command's parts."""
+        return Terminal(writer=self.writer, ledger=self.ledger, registry=self.registry, keys=self.keys,
+                        store=self.store, copies=self.copies, limits=self.ws.limits(), operator=self.operator,
+                        lock=lambda: active_lock(self.ws, exclusive=False))
+
+    def log(self, counts: dict | None = None, hashes: list | None = None) -> None:
+        """What the operation log should record of this command (from a service's result)."""
+        self.facts = LogFacts(counts or None, hashes or None)
+
+    def close(self) -> None:
+        for name in ("ledger", "store", "oplog"):
+            obj = self.__dict__.get(name)
+            if obj is not None:
+                obj.close()
+        self.registry.close()
+
+
+def housekeeping(c: Command) -> None:
+    """What the next command of a logged-in operator does (contract §6): close a 受付 that a crash
+    left open as 失敗, and erase expired re-issue copies (ledgered as 消去)."""
+    with active_lock(c.ws, exclusive=True, blocking=False) as got:
+        if not got:
+            return  # an exchange is running; its 受付 is not dangling
+        for acceptance in c.ledger.open_receipts():
+            c.writer.record("失敗", ref=acceptance["seq"], media_id=acceptance.get("media_id"),
+                            department=acceptance.get("department"), purpose=acceptance.get("purpose"),
+                            error_code="E-EXC-001", note="受付後に処理が完了しなかったため失敗として閉じました")
+    erase_expired(c.copies, c.writer, retention_days=int(c.ws.config.get("reissue_retention_days", 30)))
+
+
+@contextmanager
+def logged_in(home, operator_id: str | None, passphrase: bytes, command: str,
+              defer_role: bool = False, *, clock: Clock) -> Iterator[Command]:
+    """Open the workspace, log in, run housekeeping, and record the command's outcome."""
+    if not operator_id:
+        raise BulkError("E-AUTH-013")
+    ws = Workspace.open(home)
+    registry = Registry(ws.path("registry.sqlite"))
+    try:
+        op, kek = authenticate(ws, registry, operator_id, passphrase, command, clock, defer_role)
+    except BaseException:
+        registry.close()
+        raise
+    c = Command(ws, registry, op, command, clock, kek)
+    try:
+        if command not in READS_LEDGER_ONLY:
+            housekeeping(c)
+        yield c
+    except BulkError as err:
+        outcome = "失敗" if err.exit_code == 4 else "拒否"
+        # a refused exchange names the request it refused by its hash (err.log_hashes)
+        log_outcome(ws, clock, operator_id=operator_id, command=command, outcome=outcome, code=err.code,
+                    counts=c.facts.counts, hashes=getattr(err, "log_hashes", None) or c.facts.hashes)
+        raise
+    except BaseException as exc:
+        log_outcome(ws, clock, operator_id=operator_id, command=command, outcome="失敗",
+                    code=None, detail=type(exc).__name__)
+        raise
+    else:
+        log_outcome(ws, clock, operator_id=operator_id, command=command, outcome="成功",
+                    counts=c.facts.counts, hashes=c.facts.hashes)
+    finally:
+        c.close()

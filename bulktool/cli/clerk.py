@@ -1,0 +1,107 @@
+"""The department clerk's commands (no workspace, no operator): request zip / seal, decrypt,
+verify (keys generate is in cli/keys.py). They run on a department's Windows PC as well."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bulktool import keys
+from bulktool.cli import app
+from bulktool.cli.common import clock, console, handles_errors, read_input, read_secret
+from bulktool.department import make_sealed_request, make_zip_request, open_result, write_opened
+from bulktool.messages import BulkError
+
+request_app = typer.Typer(help="照会元: 検索条件ファイル（照会ファイル）を作る", no_args_is_help=True)
+app.add_typer(request_app, name="request")
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    if path.exists():
+        raise BulkError("E-RES-002", path=str(path))
+    path.write_bytes(data)
+
+
+@request_app.command("zip")
+@handles_errors
+def request_zip(table: Path = typer.Argument(..., metavar="TABLE"), out: Path = typer.Option(..., "--out"),
+                password_file: Optional[str] = typer.Option(None, "--password-file")):
+    """照会元: 検索条件の表を AES-256 ZIP にする（7-Zip の AES-256 と同じ形式）。"""
+
+    data = read_input(str(table))
+    password = read_secret(password_file, "パスワード", confirm=True, option="--password-file").decode("utf-8")
+    _write_new(out, make_zip_request(table.name, data, password, when=clock().zip_time()))
+    console.print(f"照会ファイルを作成しました: {out}（パスワードは紙で市町村課に渡してください）")
+
+
+@request_app.command("seal")
+@handles_errors
+def request_seal(table: Path = typer.Argument(..., metavar="TABLE"),
+                 department: str = typer.Option(..., "--department"), key: Path = typer.Option(..., "--key"),
+                 to: Path = typer.Option(..., "--to", help="端末の公開鍵（.pub）"), out: Path = typer.Option(..., "--out"),
+                 passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
+    """照会元: 検索条件の表を端末あてに封緘する（照会元の鍵で署名）。"""
+
+    from bulktool.department import make_sealed_request
+
+    data = read_input(str(table))
+    kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
+                                                             option="--passphrase-file"))
+    terminal = keys.read_public(read_input(str(to)))
+    irai = json.dumps({"照会元": department}, ensure_ascii=False).encode("utf-8")
+    _write_new(out, make_sealed_request(table.name, data, department_keys=kp, terminal=terminal, irai=irai))
+    console.print(f"封緘した照会ファイルを作成しました: {out}（端末鍵 {terminal.fingerprint}）")
+
+
+def _open(file: Path, password_file, key, passphrase_file, terminal_key):
+    from bulktool.department import open_result
+
+    data = read_input(str(file))
+    terminal = keys.read_public(read_input(terminal_key)) if terminal_key else None
+    kp = None
+    password = None
+    if key is not None:
+        kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
+                                                                 option="--passphrase-file"))
+    elif file.suffix.lower() == ".zip" or password_file is not None:
+        password = read_secret(password_file, "照会結果パスワード", option="--password-file").decode("utf-8")
+    else:
+        raise BulkError("E-USE-001", option="--key", value="（封緘ファイルには --key が必要です）")
+    return open_result(data, file.name, password=password, keys=kp, terminal=terminal), terminal
+
+
+def _report(opened, terminal) -> None:
+    m = opened.manifest
+    console.print(f"管理簿番号 {m['ledger_entry']}、{m['rows']} 行、処理結果別件数 "
+                  + "、".join(f"{k}: {v}" for k, v in m["counts"].items()))
+    console.print("署名: " + ("端末の公開鍵で検証済み" if terminal else "未検証（--terminal-key を指定すると検証します）"))
+
+
+@app.command("decrypt")
+@handles_errors
+def decrypt(file: Path = typer.Argument(..., metavar="FILE"), out: Path = typer.Option(..., "--out"),
+            password_file: Optional[str] = typer.Option(None, "--password-file"),
+            key: Optional[Path] = typer.Option(None, "--key"),
+            passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file"),
+            terminal_key: Optional[str] = typer.Option(None, "--terminal-key")):
+    """照会元: 照会結果を復号し、manifest のハッシュ・件数（と署名）を検証して書き出す。"""
+
+    opened, terminal = _open(file, password_file, key, passphrase_file, terminal_key)
+    written = write_opened(opened, out)
+    _report(opened, terminal)
+    console.print(f"書き出しました: {', '.join(str(p) for p in written)}")
+
+
+@app.command("verify")
+@handles_errors
+def verify(file: Path = typer.Argument(..., metavar="FILE"),
+           terminal_key: str = typer.Option(..., "--terminal-key"),
+           password_file: Optional[str] = typer.Option(None, "--password-file"),
+           key: Optional[Path] = typer.Option(None, "--key"),
+           passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
+    """照会元: 照会結果を書き出さずに検証する。"""
+    opened, terminal = _open(file, password_file, key, passphrase_file, terminal_key)
+    _report(opened, terminal)
+    console.print("[green]検証に成功しました。[/]")

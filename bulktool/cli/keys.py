@@ -1,0 +1,35 @@
+"""keys generate (the department's key pair, no workspace) / keys export (the terminal's public key)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bulktool.cli import app
+from bulktool.cli.common import HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, read_secret, session
+from bulktool.services import keyfiles
+
+keys_app = typer.Typer(help="鍵（端末の公開鍵の書き出し、部署の鍵の生成）", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+@handles_errors
+def keys_generate(name: str = typer.Option(..., "--name"), out: Path = typer.Option(..., "--out"),
+                  passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
+    """照会元: 封緘形式のための鍵ペア NAME.key（秘密鍵・パスフレーズで暗号化）と NAME.pub を作る。"""
+    key_path, pub_path, fingerprint = keyfiles.write_key_pair(
+        out, name, lambda: read_secret(passphrase_file, "秘密鍵のパスフレーズ", confirm=True, option="--passphrase-file"))
+    console.print(f"鍵を作成しました: {key_path}（秘密鍵）, {pub_path}（公開鍵）")
+    console.print(f"フィンガープリント: [bold]{fingerprint}[/]（依頼書に記載してください）")
+
+
+@keys_app.command("export")
+@handles_errors
+def keys_export(out: str = typer.Option(..., "--out"), operator: Optional[str] = OperatorOpt,
+                passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+    """端末の公開鍵を書き出す（照会元・監査者に渡す）。"""
+    with session(home, operator, passphrase_file, "keys export") as s:
+        fp = keyfiles.export_terminal_key(s.ws, out)
+    console.print(f"端末の公開鍵を {out} に書き出しました。フィンガープリント: [bold]{fp}[/]")

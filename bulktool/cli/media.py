@@ -1,0 +1,108 @@
+"""media register / list / handover / receipt / lend / return / erase / dispose: the drive's life."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bulktool.cli import app
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
+                                 screen_time, session)
+from bulktool.services import media
+
+media_app = typer.Typer(help="媒体（USBメモリ）の登録・受渡・貸与・消去・廃棄", no_args_is_help=True)
+app.add_typer(media_app, name="media")
+
+
+@media_app.command("register")
+@handles_errors
+def media_register(path: Path = typer.Argument(...), media_id: str = typer.Option(..., "--media-id"),
+                   department: str = typer.Option(..., "--department"), operator: Optional[str] = OperatorOpt,
+                   passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+    """媒体を登録し、媒体IDファイルを書き込む。"""
+    with session(home, operator, passphrase_file, "media register") as s:
+        m = media.register(s.writer, s.registry, s.keys, path, media_id, department)
+    console.print(f"媒体 {m.media_id} を照会元 {m.department} に登録しました（製品名 {m.product or '不明'}、"
+                  f"製造番号 {m.serial or '不明'}）。")
+
+
+@media_app.command("list")
+@handles_errors
+def media_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+               home: Optional[str] = HomeOpt):
+    """登録媒体の一覧（貸与の返却期限切れを表示）。"""
+
+    with session(home, operator, passphrase_file, "media list") as s:
+        lines = media.overview(s.registry, s.clock.today())
+    t = list_table("登録媒体", ("媒体ID", "照会元", "製品名", "製造番号", "登録日時", "状態", "貸与先", "返却期限"))
+    for line in lines:
+        m = line.media
+        t.add_row(m.media_id, m.department, m.product or "—", m.serial or "—", screen_time(m.registered_at),
+                  m.status + ("（返却期限切れ）" if line.overdue else ""), m.lent_to or "", m.lent_until or "",
+                  style="red" if line.overdue else None)
+    console.print(t)
+
+
+def _ledgered(command: str, call, *, operator, passphrase_file, home, done: str):
+    """Log in for `command`, run `call(command_parts)` (one service call), print its entry."""
+    with session(home, operator, passphrase_file, command) as s:
+        e = call(s)
+    console.print(f"{done}（管理簿 {e['seq']} 番）")
+
+
+@media_app.command("handover")
+@handles_errors
+def media_handover(entry: int = typer.Argument(..., metavar="ENTRY"), operator: Optional[str] = OperatorOpt,
+                   passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+    """出力 ENTRY の媒体を照会元へ受け渡したことを記録する。"""
+    _ledgered("media handover", lambda s: media.handover(s.writer, s.ledger, entry),
+              operator=operator, passphrase_file=passphrase_file, home=home, done="受渡を記録しました")
+
+
+@media_app.command("receipt")
+@handles_errors
+def media_receipt(entry: int = typer.Argument(..., metavar="ENTRY"), operator: Optional[str] = OperatorOpt,
+                  passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+    """照会元の受領確認を記録する（再発行用の保管コピーを消去）。"""
+    _ledgered("media receipt", lambda s: media.receipt(s.writer, s.ledger, s.copies, entry),
+              operator=operator, passphrase_file=passphrase_file, home=home, done="受領確認を記録しました")
+
+
+@media_app.command("lend")
+@handles_errors
+def media_lend(media_id: str = typer.Argument(..., metavar="ID"), department: str = typer.Option(..., "--department"),
+               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+               home: Optional[str] = HomeOpt):
+    """媒体を照会元に貸与する（年度内）。"""
+    _ledgered("media lend", lambda s: media.lend(s.writer, s.registry, media_id, department),
+              operator=operator, passphrase_file=passphrase_file, home=home, done="貸与を記録しました")
+
+
+@media_app.command("return")
+@handles_errors
+def media_return(media_id: str = typer.Argument(..., metavar="ID"), operator: Optional[str] = OperatorOpt,
+                 passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+    """貸与した媒体の返却を記録する。"""
+    _ledgered("media return", lambda s: media.give_back(s.writer, s.registry, media_id),
+              operator=operator, passphrase_file=passphrase_file, home=home, done="返却を記録しました")
+
+
+@media_app.command("erase")
+@handles_errors
+def media_erase(path: Path = typer.Argument(...), approval: str = typer.Option(..., "--approval"),
+                operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                home: Optional[str] = HomeOpt):
+    """媒体内のファイルを消去する（セキュリティ責任者）。"""
+    _ledgered("media erase", lambda s: media.erase(s.writer, s.registry, s.keys.public.ed25519, path, approval),
+              operator=operator, passphrase_file=passphrase_file, home=home, done="媒体を消去しました")
+
+
+@media_app.command("dispose")
+@handles_errors
+def media_dispose(media_id: str = typer.Argument(..., metavar="ID"), approval: str = typer.Option(..., "--approval"),
+                  operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                  home: Optional[str] = HomeOpt):
+    """媒体の廃棄を記録する（セキュリティ責任者）。"""
+    _ledgered("media dispose", lambda s: media.dispose(s.writer, s.registry, media_id, approval),
+              operator=operator, passphrase_file=passphrase_file, home=home, done="廃棄を記録しました")

@@ -1,0 +1,117 @@
+"""init, operator add / revoke / unlock / renew / passwd / list."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from bulktool.cli import app
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, clock, console, handles_errors, list_table,
+                                 parse_day, read_secret, session)
+from bulktool.registry import ROLE_LABELS
+from bulktool.services import operators
+
+operator_app = typer.Typer(help="操作者の登録・失効・ロック解除・更新", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+
+
+@app.command("init")
+@handles_errors
+def init(
+    terminal_id: str = typer.Option(..., "--terminal-id", help="操作端末ID"),
+    admin_id: str = typer.Option(..., "--admin", help="最初の管理者の操作者ID"),
+    name: Optional[str] = typer.Option(None, "--name", help="管理者の氏名（省略時は操作者ID）"),
+    trained_on: Optional[str] = typer.Option(None, "--trained-on", help="研修受講日 YYYY-MM-DD（省略時は今日）"),
+    passphrase_file: Optional[str] = PassFileOpt,
+    home: Optional[str] = HomeOpt,
+):
+    """新しい作業領域を作成する（設定・本人確認情報ファイル・管理簿・端末鍵・最初の管理者）。"""
+    secret = read_secret(passphrase_file, "管理者のパスフレーズ", confirm=True, option="--passphrase-file")
+    ws, fingerprint = operators.init_workspace(home, terminal_id=terminal_id, admin_id=admin_id, name=name,
+                                               trained_on=parse_day(trained_on, "--trained-on"), passphrase=secret,
+                                               clock=clock())
+    console.print(f"作業領域を作成しました: {ws.home}")
+    console.print(f"操作端末ID: {terminal_id}　管理者: {admin_id}")
+    console.print(f"端末公開鍵のフィンガープリント: [bold]{fingerprint}[/]")
+
+
+@operator_app.command("add")
+@handles_errors
+def operator_add(
+    new_id: str = typer.Argument(..., metavar="OPID"),
+    name: str = typer.Option(..., "--name"),
+    role: str = typer.Option(..., "--role", help="operator, administrator, security, auditor"),
+    trained_on: str = typer.Option(..., "--trained-on", help="研修受講日 YYYY-MM-DD"),
+    valid_until: Optional[str] = typer.Option(None, "--valid-until"),
+    new_passphrase_file: Optional[str] = typer.Option(None, "--new-passphrase-file"),
+    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
+):
+    """操作者を登録する（管理者）。"""
+    with session(home, operator, passphrase_file, "operator add") as s:
+        secret = read_secret(new_passphrase_file, f"{new_id} のパスフレーズ", confirm=True, option="--new-passphrase-file")
+        op = operators.add(s.writer, s.registry, s.kek, new_id, name=name, role=role,
+                           trained_on=parse_day(trained_on, "--trained-on"),
+                           valid_until=parse_day(valid_until, "--valid-until"), passphrase=secret)
+    console.print(f"操作者 {op.operator_id}（{ROLE_LABELS[op.role]}）を登録しました。有効期限 {op.valid_until}")
+
+
+@operator_app.command("revoke")
+@handles_errors
+def operator_revoke(target: str = typer.Argument(..., metavar="OPID"), operator: Optional[str] = OperatorOpt,
+                    passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+    """操作者を失効させる（管理者）。"""
+    with session(home, operator, passphrase_file, "operator revoke") as s:
+        operators.revoke(s.writer, s.registry, target)
+    console.print(f"操作者 {target} を失効させました。")
+
+
+@operator_app.command("unlock")
+@handles_errors
+def operator_unlock(target: str = typer.Argument(..., metavar="OPID"), operator: Optional[str] = OperatorOpt,
+                    passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+    """ロックされた操作者を解除する（管理者、または管理者についてセキュリティ責任者）。"""
+    with session(home, operator, passphrase_file, "operator unlock") as s:
+        operators.unlock(s.writer, s.registry, s.operator, target)
+    console.print(f"操作者 {target} のロックを解除しました。")
+
+
+@operator_app.command("renew")
+@handles_errors
+def operator_renew(target: str = typer.Argument(..., metavar="OPID"),
+                   trained_on: str = typer.Option(..., "--trained-on"),
+                   valid_until: Optional[str] = typer.Option(None, "--valid-until"),
+                   operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                   home: Optional[str] = HomeOpt):
+    """研修受講による有効期限の更新。"""
+    with session(home, operator, passphrase_file, "operator renew") as s:
+        op = operators.renew(s.writer, s.registry, s.operator, target,
+                             trained_on=parse_day(trained_on, "--trained-on"),
+                             valid_until=parse_day(valid_until, "--valid-until"))
+    console.print(f"操作者 {target} の有効期限を {op.valid_until} に更新しました。")
+
+
+@operator_app.command("passwd")
+@handles_errors
+def operator_passwd(new_passphrase_file: Optional[str] = typer.Option(None, "--new-passphrase-file"),
+                    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                    home: Optional[str] = HomeOpt):
+    """自分のパスフレーズを変更する。"""
+    with session(home, operator, passphrase_file, "operator passwd") as s:
+        secret = read_secret(new_passphrase_file, "新しいパスフレーズ", confirm=True, option="--new-passphrase-file")
+        operators.change_passphrase(s.writer, s.registry, s.kek, secret)
+    console.print("パスフレーズを変更しました。")
+
+
+@operator_app.command("list")
+@handles_errors
+def operator_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                  home: Optional[str] = HomeOpt):
+    """操作者の一覧。"""
+
+    with session(home, operator, passphrase_file, "operator list") as s:
+        lines = operators.listing(s.registry, s.clock.today())
+    t = list_table("操作者", ("操作者ID", "氏名", "役割", "研修受講日", "有効期限", "状態"))
+    for line in lines:
+        o = line.operator
+        t.add_row(o.operator_id, o.name, ROLE_LABELS[o.role], str(o.trained_on), str(o.valid_until), line.state)
+    console.print(t)

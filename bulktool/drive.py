@@ -1,0 +1,183 @@
+"""The drive (媒体) as the file system shows it: the media ID file, what lies on the drive, safe
+writes and erasure. An edge module: no ledger, no registry, no rule about who may do what — the
+media services decide, this module reads and writes.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from cryptography.exceptions import InvalidSignature
+
+from bulktool.messages import BulkError
+
+MEDIA_FILE = ".bulktool-media.json"
+MEDIA_FORMAT = "bulktool-media/1"
+RESULT_PREFIX = "照会結果_"
+REQUEST_SUFFIXES = (".zip", ".bte")
+PLAINTEXT_SUFFIXES = (".csv", ".xlsx", ".xls", ".tsv", ".txt")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical(doc: dict) -> bytes:
+    """The signed form of a media ID document: without its signature, sorted keys, no spaces."""
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def device_info(path: Path) -> tuple[str, str]:
+    """(product, serial) of the block device holding `path`, where the system reports one."""
+    try:
+        best = ("", "")
+        for line in Path("/proc/mounts").read_text().splitlines():
+            source, mnt = line.split()[:2]
+            if source.startswith("/dev/") and str(path.resolve()).startswith(mnt) and len(mnt) > len(best[1]):
+                best = (source, mnt)
+        if not best[0] or best[1] == "/":
+            return "", ""
+        out = subprocess.run(["lsblk", "-ndso", "MODEL,SERIAL", best[0]], capture_output=True, text=True,
+                             timeout=5).stdout.split("\n")
+        parts = [p.strip() for p in out if p.strip()]
+        if not parts:
+            return "", ""
+        fields = parts[-1].rsplit(None, 1)
+        return (fields[0], fields[1]) if len(fields) == 2 else (fields[0], "")
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return "", ""
+
+
+def check_drive(path: Path) -> Path:
+    if not path.is_dir():
+        raise BulkError("E-MED-009", path=str(path), detail="フォルダではありません")
+    return path
+
+
+# --- the media ID file ----------------------------------------------------------------------
+def read_media_file(path: Path, terminal_ed25519_pub) -> dict:
+    """The drive's media ID document, its signature checked with the terminal key."""
+    f = check_drive(path) / MEDIA_FILE
+    try:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        terminal_ed25519_pub.verify(base64.b64decode(doc["signature"]), canonical(doc))
+        if doc.get("format") != MEDIA_FORMAT:
+            raise ValueError
+        return doc
+    except (OSError, ValueError, KeyError, TypeError, InvalidSignature):
+        raise BulkError("E-MED-001", path=str(path)) from None
+
+
+def media_document(doc: dict, sign: Callable[[bytes], bytes]) -> bytes:
+    """The media ID file's bytes: `doc` with its signature (`sign` over the canonical form)."""
+    doc = dict(doc, format=MEDIA_FORMAT)
+    doc["signature"] = base64.b64encode(sign(canonical(doc))).decode("ascii")
+    return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+# --- files on the drive -----------------------------------------------------------------
+@dataclass
+class DriveScan:
+    requests: list[Path]
+    plaintext: list[Path]
+    results: list[Path]
+
+
+def scan(path: Path) -> DriveScan:
+    """What lies at the drive's root: request containers, plaintext tables, results."""
+    requests, plaintext, results = [], [], []
+    for p in sorted(check_drive(path).iterdir()):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        low = p.name.lower()
+        if p.name.startswith(RESULT_PREFIX):
+            results.append(p)
+        elif low.endswith(REQUEST_SUFFIXES):
+            requests.append(p)
+        elif low.endswith(PLAINTEXT_SUFFIXES):
+            plaintext.append(p)
+    return DriveScan(requests, plaintext, results)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass  # not every system can fsync a directory (Windows)
+
+
+def _read_back(path: Path) -> bytes:
+    """The file as the drive holds it, not as the page cache remembers it, where the OS allows."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
+def write_atomic(directory: Path, name: str, data: bytes) -> Path:
+    """Write `data` as directory/name: free space checked, temp name, fsync, read back from the
+    drive and compared by hash, then renamed. Nothing is left behind on failure."""
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError as exc:
+        raise BulkError("E-MED-009", path=str(directory), detail=type(exc).__name__) from None
+    needed = len(data) + 64 * 1024
+    if free < needed:
+        raise BulkError("E-MED-007", needed=needed, free=free)
+    final = directory / name
+    tmp = directory / f".{secrets.token_hex(6)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if sha256(_read_back(tmp)) != sha256(data):
+            raise BulkError("E-MED-008")
+        os.replace(tmp, final)
+        _fsync_dir(directory)
+        return final
+    except BulkError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BulkError("E-MED-009", path=str(directory), detail=type(exc).__name__) from None
+
+
+def erase_files(path: Path) -> list[dict]:
+    """Overwrite and remove every file on the drive but its media ID file, then the empty
+    folders; returns each erased file's name and SHA-256 (for the 消去 entry)."""
+    files = []
+    for p in sorted(path.rglob("*")):
+        if p.is_file() and p.name != MEDIA_FILE:
+            data = p.read_bytes()
+            files.append({"name": str(p.relative_to(path)), "sha256": sha256(data)})
+            with open(p, "r+b") as fh:
+                fh.write(b"\0" * len(data))
+                fh.flush()
+                os.fsync(fh.fileno())
+            p.unlink()
+    for d in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+    return files

@@ -1,0 +1,42 @@
+"""The department registry (照会元): add and update, each a 登録変更 entry. What may be provided to
+whom is bulktool.policy's; this module stores what policy allowed."""
+from __future__ import annotations
+
+from bulktool import keys, policy
+from bulktool.messages import BulkError
+from bulktool.registry import Department, Registry
+from bulktool.writer import LedgerWriter
+
+
+def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name: str | None, purposes: list[str],
+                   fields: list[str] | None, kojin_bango: bool | None, public_key: bytes | None,
+                   new: bool) -> tuple[Department, str | None]:
+    """Add or update a department; returns it and the fingerprint of its key, if any."""
+    old = registry.department(code)
+    if new and old is not None:
+        raise BulkError("E-DEP-003", department=code)
+    if not new and old is None:
+        raise BulkError("E-DEP-001", department=code)
+    fingerprint = None
+    pub_text = old.public_key if old else None
+    if public_key is not None:
+        fingerprint = keys.read_public(public_key).fingerprint
+        pub_text = public_key.decode("utf-8")
+    elif pub_text:
+        fingerprint = keys.read_public(pub_text.encode("utf-8")).fingerprint
+    dep = Department(
+        code=code,
+        name=name if name is not None else (old.name if old else code),
+        purposes=policy.parse_purposes(purposes) if purposes else (old.purposes if old else {}),
+        fields=policy.permitted_fields(fields) if fields is not None else (old.fields if old else []),
+        kojin_bango=kojin_bango if kojin_bango is not None else (old.kojin_bango if old else False),
+        public_key=pub_text,
+    )
+    if not dep.purposes:
+        raise BulkError("E-DEP-005", value="（なし）")
+    registry.put_department(dep, writer.clock.timestamp(), new=new)
+    note = (f"照会元{'登録' if new else '更新'} {code}（事務 {','.join(dep.purposes)}、提供項目 {','.join(dep.fields)}"
+            f"、個人番号 {'可' if dep.kojin_bango else '不可'}"
+            + (f"、公開鍵 {fingerprint}" if fingerprint else "") + "）")
+    writer.record("登録変更", department=code, note=note)
+    return dep, fingerprint
