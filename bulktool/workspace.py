@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulktool.containers.limits import Limits
+from bulktool.keys import decrypt_with_key, derive_key, encrypt_with_key
 from bulktool.messages import BulkError
 
 CONFIG = "config.json"
@@ -64,16 +65,12 @@ def write_private(path: Path, data: bytes) -> None:
 # --- key slots (LUKS-like), over the recipes of bulktool.keys --------------------------------
 def wrap_kek(kek: bytes, passphrase: bytes, operator_id: str) -> bytes:
     """A key slot: salt(16) || nonce(12) || AES-256-GCM(KEK) under scrypt(passphrase), bound to the operator ID."""
-    from bulktool.keys import derive_key, encrypt_with_key
-
     salt = os.urandom(16)
     return salt + encrypt_with_key(derive_key(passphrase, salt), kek, operator_id.encode())
 
 
 def unwrap_kek(slot: bytes, passphrase: bytes, operator_id: str) -> bytes | None:
     """The KEK, or None when the passphrase is wrong (or the slot damaged or deleted)."""
-    from bulktool.keys import decrypt_with_key, derive_key
-
     if len(slot) < 16 + 12 + 16:
         return None
     try:
@@ -83,15 +80,11 @@ def unwrap_kek(slot: bytes, passphrase: bytes, operator_id: str) -> bytes | None
 
 
 def seal_with_kek(kek: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    from bulktool.keys import encrypt_with_key
-
     return encrypt_with_key(kek, plaintext, aad)
 
 
 def open_with_kek(kek: bytes, blob: bytes, aad: bytes) -> bytes:
     """The terminal's own key material; a failure here is an integrity failure (exit 3)."""
-    from bulktool.keys import decrypt_with_key
-
     try:
         return decrypt_with_key(kek, blob, aad)
     except BulkError:

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from bulktool import keys
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import clock, console, handles_errors, read_input, read_secret
 from bulktool.department import make_sealed_request, make_zip_request, open_result, write_opened
 from bulktool.messages import BulkError
@@ -43,9 +43,6 @@ def request_seal(table: Path = typer.Argument(..., metavar="TABLE"),
                  to: Path = typer.Option(..., "--to", help="端末の公開鍵（.pub）"), out: Path = typer.Option(..., "--out"),
                  passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
     """照会元: 検索条件の表を端末あてに封緘する（照会元の鍵で署名）。"""
-
-    from bulktool.department import make_sealed_request
-
     data = read_input(str(table))
     kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
                                                              option="--passphrase-file"))
@@ -56,8 +53,6 @@ def request_seal(table: Path = typer.Argument(..., metavar="TABLE"),
 
 
 def _open(file: Path, password_file, key, passphrase_file, terminal_key):
-    from bulktool.department import open_result
-
     data = read_input(str(file))
     terminal = keys.read_public(read_input(terminal_key)) if terminal_key else None
     kp = None

@@ -5,8 +5,9 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import clock, console, handles_errors
+from bulktool.demo import run_demo
 
 STATUS = (("00", "該当"), ("10", "該当（消除者）"), ("20", "該当なし"), ("30", "複数該当"), ("90", "入力エラー"))
 
@@ -16,8 +17,6 @@ STATUS = (("00", "該当"), ("10", "該当（消除者）"), ("20", "該当な�
 def demo(people: int = typer.Option(20_000, "--people", help="合成住民の人数"),
          seed: int = typer.Option(2026, "--seed")):
     """合成データで一連の流れ（登録→照会→復号・検証→管理簿検証）を一時作業領域で実演する。"""
-    from bulktool.demo import run_demo
-
     console.print(Panel("bulktool デモ: 架空の住民データで一括提供の流れを実演します（入力は不要です）",
                         style="bold"))
 

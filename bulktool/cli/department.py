@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from bulktool import policy
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, read_input,
                                  session)
 from bulktool.services import departments

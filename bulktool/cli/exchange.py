@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bulktool import exchange as exmod
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
                                  list_table, parse_day, read_secret, screen_time, session)
 from bulktool.messages import BulkError

@@ -10,7 +10,7 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
                                  parse_day, read_input, screen_time, session)
 from bulktool.ledger import format_checkpoint, parse_checkpoint

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
                                  screen_time, session)
 from bulktool.services import media

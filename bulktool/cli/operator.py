@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, clock, console, handles_errors, list_table,
                                  parse_day, read_secret, session)
 from bulktool.registry import ROLE_LABELS

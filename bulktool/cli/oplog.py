@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
                                  parse_day, screen_time, session)
 from bulktool.cli.ledger import counts_cell, emit, export_format

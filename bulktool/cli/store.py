@@ -11,7 +11,7 @@ from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, 
                            TimeRemainingColumn)
 from rich.table import Table
 
-from bulktool.cli import app
+from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
                                  list_table, read_secret, session)
 from bulktool.messages import BulkError
