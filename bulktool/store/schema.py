@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from bulktool.model import FUHYO_STATUSES, KIND_FUHYO, KIND_JUMIN, KINDS
 
-__all__ = ["KIND_JUMIN", "KIND_FUHYO", "KINDS", "SCHEMA", "COLUMNS", "HEADERS", "JUMIN_COLUMNS", "FUHYO_COLUMNS"]
+__all__ = ["KIND_JUMIN", "KIND_FUHYO", "KINDS", "SCHEMA", "COLUMNS", "HEADERS", "JUMIN_COLUMNS"]
 
 # Kinds of value (store/validate.py gives each its check and its reason; docs/store.md):
 CODE = "code"  # 住民票コード: 11 ASCII digits, the last the 総務省令 check digit
@@ -96,7 +96,7 @@ FUHYO: tuple[Column, ...] = (
 
 SCHEMA: dict[str, tuple[Column, ...]] = {KIND_JUMIN: JUMIN, KIND_FUHYO: FUHYO}
 COLUMNS = {kind: tuple((c.ja, c.en) for c in cols) for kind, cols in SCHEMA.items()}
-JUMIN_COLUMNS, FUHYO_COLUMNS = COLUMNS[KIND_JUMIN], COLUMNS[KIND_FUHYO]
+JUMIN_COLUMNS = COLUMNS[KIND_JUMIN]  # benchmarks/bench_load.py
 HEADERS = {kind: tuple(c.ja for c in cols) for kind, cols in SCHEMA.items()}
 
 # How a stored cell's text becomes the value a backend returns (backend.py: "flags and counts are
