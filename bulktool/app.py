@@ -17,7 +17,6 @@ from typing import Iterator
 from bulktool import workspace as wsmod
 from bulktool.clock import Clock
 from bulktool.exchange import Terminal
-from bulktool.writer import Actor, LedgerWriter
 from bulktool.keys import KeyPair, keypair_from_bytes
 from bulktool.ledger import Ledger
 from bulktool.messages import BulkError
@@ -27,6 +26,7 @@ from bulktool.services.copies import CopyStore, erase_expired
 from bulktool.session import active_lock, authenticate, log_outcome, open_oplog
 from bulktool.store.sqlite import SqliteStore
 from bulktool.workspace import Workspace
+from bulktool.writer import Actor, LedgerWriter
 
 # The auditor's views of the ledger write nothing to it (`ledger checkpoint` prints and writes
 # nothing): they see an open 受付 as it is, and leave housekeeping to the next other command.

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import exchange_ok, ledger_rows, put_zip_request
 
 from bulktool.session import active_lock

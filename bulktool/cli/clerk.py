@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 
 from bulktool import keys
-from bulktool.cli.root import app
 from bulktool.cli.common import clock, console, handles_errors, read_input, read_secret
+from bulktool.cli.root import app
 from bulktool.department import make_sealed_request, make_zip_request, open_result, write_opened
 from bulktool.messages import BulkError
 

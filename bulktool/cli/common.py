@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -152,3 +152,33 @@ def session(home, operator: Optional[str], passphrase_file: Optional[str], comma
     secret = passphrase(passphrase_file)
     with logged_in(home, operator, secret, command, defer_role, clock=clock()) as s:
         yield s
+
+
+# --- lists and exports shared by the ledger and the operation log ---------------------------
+def counts_cell(counts: dict) -> str:
+    """「5行（00:2 20:1 90:2）」: the rows and the non-zero codes of an output; other counts as
+    name:value."""
+    codes = " ".join(f"{k}:{v}" for k, v in counts.items() if k.isdigit() and v)
+    total = counts.get("rows")
+    if total is not None:
+        return f"{total}行（{codes}）" if codes else f"{total}行"
+    return " ".join(f"{k}:{v}" for k, v in counts.items() if v)
+
+
+def export(source: Callable[[Command], object], command: str, fmt: str, out: Optional[str], *, operator,
+           passphrase_file, home) -> None:
+    """`ledger export` / `oplog export`: the table that `source` picks, as CSV (standard output by
+    default) or xlsx (--out required)."""
+    if fmt not in ("csv", "xlsx"):
+        raise BulkError("E-USE-001", option="--format", value=fmt)
+    if fmt == "xlsx" and not out:
+        raise BulkError("E-USE-001", option="--out", value="（xlsx は --out が必要です）")
+    with session(home, operator, passphrase_file, command) as s:
+        table = source(s)
+        data = table.export_xlsx() if fmt == "xlsx" else table.export_csv()
+    if out:
+        Path(out).write_bytes(data)
+        console.print(f"{out} に書き出しました。")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()

@@ -5,8 +5,8 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from bulktool.cli.root import app
 from bulktool.cli.common import clock, console, handles_errors
+from bulktool.cli.root import app
 from bulktool.demo import run_demo
 
 STATUS = (("00", "該当"), ("10", "該当（消除者）"), ("20", "該当なし"), ("30", "複数該当"), ("90", "入力エラー"))

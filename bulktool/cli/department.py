@@ -6,9 +6,9 @@ from typing import List, Optional
 import typer
 
 from bulktool import policy
-from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, read_input,
                                  session)
+from bulktool.cli.root import app
 from bulktool.services import departments
 
 department_app = typer.Typer(help="照会元（部署）と事務・提供項目の登録", no_args_is_help=True)

@@ -9,13 +9,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bulktool import exchange as exmod
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, parse_day,
+                                 read_secret, session)
 from bulktool.cli.root import app
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
-                                 list_table, parse_day, read_secret, screen_time, session)
 from bulktool.messages import BulkError
 from bulktool.model import STATUS_LABELS, Status
 from bulktool.services.reissue import reissue as reissue_service
-
 
 
 class RichProgress(exmod.Progress):

@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli.root import app
 from bulktool.cli.common import HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, read_secret, session
+from bulktool.cli.root import app
 from bulktool.services import keyfiles
 
 keys_app = typer.Typer(help="鍵（端末の公開鍵の書き出し、部署の鍵の生成）", no_args_is_help=True)

@@ -1,8 +1,6 @@
 """ledger list / export / verify / checkpoint: the 管理簿."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -10,32 +8,14 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, counts_cell, export, handles_errors, read_input, screen_time,
+                                 session)
 from bulktool.cli.root import app
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
-                                 parse_day, read_input, screen_time, session)
 from bulktool.ledger import format_checkpoint, parse_checkpoint
-from bulktool.messages import BulkError
 from bulktool.services import records
 
 ledger_app = typer.Typer(help="管理簿（媒体の管理簿）", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
-
-
-def emit(data: bytes, out: Optional[str], fmt: str) -> None:
-    if out:
-        Path(out).write_bytes(data)
-        console.print(f"{out} に書き出しました。")
-    elif fmt == "xlsx":
-        raise BulkError("E-USE-001", option="--out", value="（xlsx は --out が必要です）")
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-
-
-def export_format(fmt: str) -> str:
-    if fmt not in ("csv", "xlsx"):
-        raise BulkError("E-USE-001", option="--format", value=fmt)
-    return fmt
 
 
 @ledger_app.command("list")
@@ -75,25 +55,14 @@ def _detail(e: dict) -> str:
     return "　".join(parts)
 
 
-def counts_cell(counts: dict) -> str:
-    """「5行（00:2 20:1 90:2）」: the rows and the non-zero codes of an output; other counts as
-    name:value."""
-    codes = " ".join(f"{k}:{v}" for k, v in counts.items() if k.isdigit() and v)
-    total = counts.get("rows")
-    if total is not None:
-        return f"{total}行（{codes}）" if codes else f"{total}行"
-    return " ".join(f"{k}:{v}" for k, v in counts.items() if v)
-
-
 @ledger_app.command("export")
 @handles_errors
 def ledger_export(fmt: str = typer.Option("csv", "--format"), out: Optional[str] = typer.Option(None, "--out"),
                   operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                   home: Optional[str] = HomeOpt):
     """管理簿を CSV（既定は標準出力）または xlsx で書き出す。"""
-    with session(home, operator, passphrase_file, "ledger export") as s:
-        data = s.ledger.export_xlsx() if export_format(fmt) == "xlsx" else s.ledger.export_csv()
-    emit(data, out, fmt)
+    export(lambda s: s.ledger, "ledger export", fmt, out, operator=operator, passphrase_file=passphrase_file,
+           home=home)
 
 
 @ledger_app.command("verify")

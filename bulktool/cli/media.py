@@ -6,9 +6,9 @@ from typing import Optional
 
 import typer
 
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, screen_time,
+                                 session)
 from bulktool.cli.root import app
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
-                                 screen_time, session)
 from bulktool.services import media
 
 media_app = typer.Typer(help="媒体（USBメモリ）の登録・受渡・貸与・消去・廃棄", no_args_is_help=True)

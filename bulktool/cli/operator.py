@@ -5,9 +5,9 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli.root import app
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, clock, console, handles_errors, list_table,
                                  parse_day, read_secret, session)
+from bulktool.cli.root import app
 from bulktool.registry import ROLE_LABELS
 from bulktool.services import operators
 

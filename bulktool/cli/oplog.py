@@ -5,10 +5,9 @@ from typing import Optional
 
 import typer
 
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, counts_cell, export, handles_errors, list_table, parse_day,
+                                 screen_time, session)
 from bulktool.cli.root import app
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table,
-                                 parse_day, screen_time, session)
-from bulktool.cli.ledger import counts_cell, emit, export_format
 from bulktool.services import records
 
 oplog_app = typer.Typer(help="操作履歴", no_args_is_help=True)
@@ -36,9 +35,8 @@ def oplog_export(fmt: str = typer.Option("csv", "--format"), out: Optional[str] 
                  operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                  home: Optional[str] = HomeOpt):
     """操作履歴を CSV または xlsx で書き出す。"""
-    with session(home, operator, passphrase_file, "oplog export") as s:
-        data = s.oplog.export_xlsx() if export_format(fmt) == "xlsx" else s.oplog.export_csv()
-    emit(data, out, fmt)
+    export(lambda s: s.oplog, "oplog export", fmt, out, operator=operator, passphrase_file=passphrase_file,
+           home=home)
 
 
 @oplog_app.command("purge")

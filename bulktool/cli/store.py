@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 import typer
-from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, list_table,
+                                 read_secret, session)
 from bulktool.cli.root import app
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors,
-                                 list_table, read_secret, session)
 from bulktool.messages import BulkError
 from bulktool.services import records
 from bulktool.services import store as store_service

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+
 from bulktool import workspace as wsmod
 from bulktool.clock import Clock
 from bulktool.containers import envelope

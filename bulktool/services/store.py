@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Callable
 
 from bulktool.messages import BulkError
+from bulktool.model import KINDS
 from bulktool.store.backend import StoreBackend
 from bulktool.store.generate import generate
-from bulktool.model import KINDS
 from bulktool.store.load import LoadReport, load_files
 
 # progress(kind, rows_read, bytes_read, bytes_total), as store.load's callback with the kind first
