@@ -109,7 +109,7 @@ def housekeeping(c: Command) -> None:
             c.writer.record("失敗", ref=acceptance["seq"], media_id=acceptance.get("media_id"),
                             department=acceptance.get("department"), purpose=acceptance.get("purpose"),
                             error_code="E-EXC-001", note="受付後に処理が完了しなかったため失敗として閉じました")
-    erase_expired(c.copies, c.writer, retention_days=int(c.ws.config.get("reissue_retention_days", 30)))
+    erase_expired(c.copies, c.writer, retention_days=c.ws.retention().reissue_days)
 
 
 @contextmanager

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Iterator
 
 from bulktool.messages import BulkError
+from bulktool.retention import Retention
 from bulktool.sqlitedb import connect_private
 from bulktool.tables import rows_to_csv, rows_to_xlsx
 
 COLUMNS = ("番号", "日時", "操作者ID", "端末ID", "コマンド", "結果", "コード", "件数", "ハッシュ", "詳細")
-DEFAULT_RETENTION_YEARS = 7
+DEFAULT_RETENTION_YEARS = Retention().oplog_years
 
 # Defence in depth: text that looks like a 個人番号 (12 digits) or a 住民票コード (11 digits),
 # in ASCII or full-width digits, also written in groups (1234-5678-9012).

@@ -112,7 +112,7 @@ class Media:
     product: str
     serial: str
     registered_at: str
-    status: str  # 登録 / 貸与中 / 消去済 / 廃棄
+    status: str  # 登録 / 貸与中 / 廃棄
     lent_to: str | None
     lent_until: str | None
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from bulktool.containers.limits import Limits
 from bulktool.keys import decrypt_with_key, derive_key, encrypt_with_key
 from bulktool.messages import BulkError
+from bulktool.retention import Retention
 
 CONFIG = "config.json"
 FORMAT = "bulktool-workspace/1"
@@ -33,9 +34,7 @@ TERMINAL_PUB = "keys/terminal.pub"
 
 DEFAULT_CONFIG = {
     "format": FORMAT,
-    "oplog_retention_years": 7,
-    "provision_retention_years": 7,
-    "reissue_retention_days": 30,
+    **Retention().config(),
     "limits": {"max_entries": 16, "max_expanded_bytes": 2 * 1024**3, "max_rows": 1_048_576},
 }
 
@@ -133,6 +132,10 @@ class Workspace:
     def limits(self) -> Limits:
         """The request limits in force (config "limits", defaults for what it does not set)."""
         return Limits(**{k: v for k, v in self.config.get("limits", {}).items() if k in Limits.__dataclass_fields__})
+
+    def retention(self) -> Retention:
+        """The retention periods in force for this workspace."""
+        return Retention.from_config(self.config)
 
     def save_config(self) -> None:
         data = json.dumps(self.config, ensure_ascii=False, indent=2).encode("utf-8")

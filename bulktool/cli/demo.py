@@ -8,8 +8,8 @@ from rich.table import Table
 from bulktool.cli.common import clock, console, handles_errors
 from bulktool.cli.root import app
 from bulktool.demo import run_demo
+from bulktool.model import STATUS_LABELS, Status
 
-STATUS = (("00", "該当"), ("10", "該当（消除者）"), ("20", "該当なし"), ("30", "複数該当"), ("90", "入力エラー"))
 
 
 @app.command("demo")
@@ -29,7 +29,8 @@ def demo(people: int = typer.Option(20_000, "--people", help="合成住民の人
     t.add_column("処理結果")
     for ex in report.exchanges:
         t.add_column(ex["kind"], justify="right")
-    for code, label in STATUS:
+    for st in Status:
+        code, label = st.value, STATUS_LABELS[st]
         t.add_row(f"{code} {label}", *(f"{ex['counts'].get(code, 0):,}" for ex in report.exchanges))
     t.add_row("正解と一致", *(f"{ex['agree']}/{ex['rows']}" for ex in report.exchanges), style="bold")
     t.add_row("別人への該当", *(str(ex["wrong_person"]) for ex in report.exchanges),

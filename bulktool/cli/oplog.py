@@ -47,6 +47,6 @@ def oplog_purge(before: str = typer.Option(..., "--before", help="この日よ�
     """保存期間を過ぎた操作履歴を削除する（管理簿に履歴削除として記録）。"""
     day = parse_day(before, "--before")
     with session(home, operator, passphrase_file, "oplog purge") as s:
-        removed = records.purge_oplog(s.writer, s.oplog, s.ws.config, day)
+        removed = records.purge_oplog(s.writer, s.oplog, s.ws.retention(), day)
         s.log({"removed": removed})
     console.print(f"操作履歴 {removed} 件を削除しました。")

@@ -58,7 +58,7 @@ class CopyStore:
 
 
 def erase_expired(copies: CopyStore, writer: LedgerWriter, *, retention_days: int) -> int:
-    """Erase the copies older than the retention period (config reissue_retention_days), each
+    """Erase the copies older than the retention period (Retention.reissue_days), each
     ledgered as 消去."""
     expired = copies.kept_before(copies.clock.now() - timedelta(days=retention_days))
     for acceptance_no, name in expired:

@@ -11,6 +11,7 @@ from bulktool.ledger import Ledger, VerifyReport, verify_chain
 from bulktool.messages import BulkError
 from bulktool.normalize import digits
 from bulktool.oplog import OperationLog
+from bulktool.retention import Retention
 from bulktool.store.backend import StoreBackend
 from bulktool.workspace import Workspace
 from bulktool.writer import LedgerWriter
@@ -30,11 +31,10 @@ def disclose(writer: LedgerWriter, store: StoreBackend, code_text: str, request_
     return rows
 
 
-def purge_oplog(writer: LedgerWriter, oplog: OperationLog, config: dict, before: date) -> int:
+def purge_oplog(writer: LedgerWriter, oplog: OperationLog, retention: Retention, before: date) -> int:
     """Remove operation-log records before `before`, never inside the retention period
-    (config oplog_retention_years, 7 by default); ledgered as 履歴削除."""
-    removed = oplog.purge(before, today=writer.clock.today(),
-                          retention_years=int(config.get("oplog_retention_years", 7)))
+    (retention.oplog_years); ledgered as 履歴削除."""
+    removed = oplog.purge(before, today=writer.clock.today(), retention_years=retention.oplog_years)
     writer.record("履歴削除", counts={"removed": removed}, note=f"{before.isoformat()} より前の操作履歴を削除")
     return removed
 
