@@ -33,7 +33,6 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-AUTH-008": (1, "操作者ID {operator} は既に登録されています。"),
     "E-AUTH-009": (1, "最後の有効な管理者は失効できません。"),
     "E-AUTH-010": (2, "役割 {role} は不正です。operator, administrator, security, auditor のいずれかを指定してください。"),
-    "E-AUTH-011": (2, "パスフレーズが一致しません。"),
     "E-AUTH-012": (2, "パスフレーズは {min} 文字以上にしてください。"),
     "E-AUTH-013": (2, "--operator を指定してください。"),
     "E-AUTH-014": (1, "セキュリティ責任者が解除・更新できるのは管理者のアカウントのみです。"),
@@ -126,7 +125,6 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-RES-002": (1, "出力先 {path} は既に存在します。上書きしません。"),
     # --- exchange (E-EXC) ---
     "E-EXC-001": (4, "照会処理を完了できませんでした（{reason}）。管理簿に失敗として記録しました。再実行してください。"),
-    "E-EXC-002": (1, "基準日 {value} が不正です（YYYY-MM-DD で指定してください）。"),
     # --- usage (E-USE) ---
     "E-USE-001": (2, "{option} の値 {value} が不正です。"),
     "E-USE-002": (2, "ファイル {path} を読めません。"),
