@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "media return": _OP_ADMIN,
     "media erase": {"security"},
     "media dispose": {"security"},
+    "media lost": {"administrator", "security"},
+    "media slip": _OP_ADMIN,
     "operator add": {"administrator"},
     "operator revoke": {"administrator"},
     "operator list": {"administrator"},
