@@ -65,16 +65,32 @@ def check_drive(path: Path) -> Path:
 
 # --- the media ID file ----------------------------------------------------------------------
 def read_media_file(path: Path, terminal_ed25519_pub) -> dict:
-    """The drive's media ID document, its signature checked with the terminal key."""
+    """The drive's media ID document, its signature checked with the terminal key. No file (or a
+    link in its place, which could point at another drive's file) is an unregistered drive,
+    E-MED-001; a file whose signature or form fails is reported as tampered, E-MED-022."""
     f = check_drive(path) / MEDIA_FILE
+    if f.is_symlink() or not f.is_file():
+        raise BulkError("E-MED-001", path=str(path))
     try:
         doc = json.loads(f.read_text(encoding="utf-8"))
         terminal_ed25519_pub.verify(base64.b64decode(doc["signature"]), canonical(doc))
-        if doc.get("format") != MEDIA_FORMAT:
+        if doc.get("format") != MEDIA_FORMAT or not isinstance(doc.get("media_id"), str):
             raise ValueError
         return doc
-    except (OSError, ValueError, KeyError, TypeError, InvalidSignature):
+    except OSError:
         raise BulkError("E-MED-001", path=str(path)) from None
+    except (ValueError, KeyError, TypeError, InvalidSignature):
+        raise BulkError("E-MED-022", path=str(path)) from None
+
+
+def check_device(doc: dict, found: tuple[str, str]) -> None:
+    """The media ID file is bound to the device it was written on: the serial number the system
+    reports now must be the one it recorded (both empty where the system reports none, as for a
+    folder). Another serial means the file was copied to another device."""
+    recorded, now = str(doc.get("serial") or ""), found[1] or ""
+    if recorded != now:
+        raise BulkError("E-MED-023", media_id=doc.get("media_id", "?"), registered=recorded or "なし",
+                        found=now or "なし")
 
 
 def media_document(doc: dict, sign: Callable[[bytes], bytes]) -> bytes:
@@ -87,25 +103,43 @@ def media_document(doc: dict, sign: Callable[[bytes], bytes]) -> bytes:
 # --- files on the drive -----------------------------------------------------------------
 @dataclass
 class DriveScan:
-    requests: list[Path]
-    plaintext: list[Path]
-    results: list[Path]
+    requests: list[Path]   # request containers at the root
+    plaintext: list[Path]  # plaintext tables anywhere on the drive, in any folder
+    results: list[Path]    # results at the root
 
 
 def scan(path: Path) -> DriveScan:
-    """What lies at the drive's root: request containers, plaintext tables, results."""
+    """What lies on the drive: request containers and results at its root, plaintext tables in
+    any folder. Links are not followed (a link's target may lie off the drive)."""
     requests, plaintext, results = [], [], []
-    for p in sorted(check_drive(path).iterdir()):
-        if not p.is_file() or p.name.startswith("."):
-            continue
-        low = p.name.lower()
-        if p.name.startswith(RESULT_PREFIX):
-            results.append(p)
-        elif low.endswith(REQUEST_SUFFIXES):
-            requests.append(p)
-        elif low.endswith(PLAINTEXT_SUFFIXES):
-            plaintext.append(p)
+    root = check_drive(path)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        dirnames.sort()
+        for name in sorted(filenames):
+            p, low = here / name, name.lower()
+            if low.endswith(PLAINTEXT_SUFFIXES):
+                plaintext.append(p)
+            elif here != root or p.is_symlink() or name.startswith("."):
+                continue
+            elif name.startswith(RESULT_PREFIX):
+                results.append(p)
+            elif low.endswith(REQUEST_SUFFIXES):
+                requests.append(p)
     return DriveScan(requests, plaintext, results)
+
+
+def on_drive(drive: Path, file: Path) -> Path | None:
+    """`file` (absolute, or relative to the drive) when it is a regular file that really lies on
+    the drive — its real path inside the drive's real path, no link leading off it — else None."""
+    p = file if file.is_absolute() else drive / file
+    try:
+        real, root = p.resolve(strict=True), drive.resolve(strict=True)
+    except OSError:
+        return None
+    if p.is_symlink() or not real.is_file() or root not in real.parents:
+        return None
+    return real
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -162,12 +196,23 @@ def write_atomic(directory: Path, name: str, data: bytes) -> Path:
         raise BulkError("E-MED-009", path=str(directory), detail=type(exc).__name__) from None
 
 
+def remaining(path: Path) -> list[str]:
+    """Everything on the drive but its media ID file, as read back from it (files, folders, links)."""
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.name != MEDIA_FILE or p.parent != path)
+
+
 def erase_files(path: Path) -> list[dict]:
     """Overwrite and remove every file on the drive but its media ID file, then the empty
-    folders; returns each erased file's name and SHA-256 (for the 消去 entry)."""
+    folders, then read the drive back: anything left refuses the erasure (E-MED-028). Returns
+    each erased file's name and SHA-256 (for the 消去 entry)."""
     files = []
     for p in sorted(path.rglob("*")):
-        if p.is_file() and p.name != MEDIA_FILE:
+        if p == path / MEDIA_FILE:
+            continue
+        if p.is_symlink():  # a link is removed, never followed: its target may lie off the drive
+            files.append({"name": str(p.relative_to(path)), "sha256": ""})
+            p.unlink()
+        elif p.is_file():
             data = p.read_bytes()
             files.append({"name": str(p.relative_to(path)), "sha256": sha256(data)})
             with open(p, "r+b") as fh:
@@ -175,9 +220,12 @@ def erase_files(path: Path) -> list[dict]:
                 fh.flush()
                 os.fsync(fh.fileno())
             p.unlink()
-    for d in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
+    for d in sorted((p for p in path.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True):
         try:
             d.rmdir()
         except OSError:
             pass
+    left = remaining(path)
+    if left:
+        raise BulkError("E-MED-028", name=left[0])
     return files

@@ -31,7 +31,7 @@ from bulktool.matching import fewer_collections, match
 from bulktool.messages import BulkError
 from bulktool.registry import Operator, Registry
 from bulktool.services.copies import CopyStore
-from bulktool.services.media import identify
+from bulktool.services.media import Device, identify
 from bulktool.session import role_refusal
 from bulktool.store.backend import StoreBackend
 from bulktool.writer import LedgerWriter
@@ -55,6 +55,7 @@ class Terminal:
     limits: Limits
     operator: Operator
     lock: Callable[[], AbstractContextManager]
+    device: Device = drive.device_info
 
 
 @dataclass
@@ -104,13 +105,18 @@ class Progress:
 
 
 def _find_request(req: ExchangeRequest) -> Path:
+    """The request container: the one at the drive's root, or `--request`, which must lie on the
+    drive (a link leading off it does not). A plaintext table anywhere on the drive refuses."""
     scan = drive.scan(req.drive)
     if scan.plaintext:
-        raise BulkError("E-MED-003", count=len(scan.plaintext))
+        raise BulkError("E-MED-003", name=str(scan.plaintext[0].relative_to(req.drive)), count=len(scan.plaintext))
     if req.request_file is not None:
-        p = req.request_file if req.request_file.is_absolute() else req.drive / req.request_file
-        if not p.is_file():
-            raise BulkError("E-MED-017", name=req.request_file.name)
+        p = drive.on_drive(req.drive, req.request_file)
+        if p is None:
+            given = req.request_file if req.request_file.is_absolute() else req.drive / req.request_file
+            if not given.exists():
+                raise BulkError("E-MED-017", name=req.request_file.name)
+            raise BulkError("E-MED-027", name=req.request_file.name, path=str(req.drive))
         if p.name.startswith(drive.RESULT_PREFIX):
             raise BulkError("E-MED-004")
         return p
@@ -155,9 +161,11 @@ def _irai(raw: bytes | None, req: ExchangeRequest) -> dict:
             raise BulkError("E-DEP-007", field=key, given=str(doc[key]), expected=given)
     if "基準日" in doc:
         try:
-            date.fromisoformat(str(doc["基準日"]))
+            as_of = date.fromisoformat(str(doc["基準日"]))
         except ValueError:
             raise BulkError("E-CON-017", detail="基準日の形式") from None
+        if req.as_of is not None and as_of != req.as_of:
+            raise BulkError("E-DEP-007", field="基準日", given=as_of.isoformat(), expected=req.as_of.isoformat())
     return doc
 
 
@@ -197,7 +205,7 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
         raise refusal
     # 1. the drive
     progress.stage("媒体の確認")
-    m = identify(t.registry, t.keys.public.ed25519, req.drive, req.department)
+    m = identify(t.registry, t.keys.public.ed25519, req.drive, req.department, "exchange", t.device)
     if req_path is None or req_bytes is None:
         _find_request(req)  # raises the precise refusal
         raise BulkError("E-MED-004")
@@ -277,6 +285,8 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
         name = f"{drive.RESULT_PREFIX}{rno}.bte"
     # 7. the drive (atomic, verified), the re-issue copy, the provision record, then 出力
     progress.stage("媒体への書き込み")
+    # the drive again, just before the write: still the registered one, on the same device
+    identify(t.registry, t.keys.public.ed25519, req.drive, req.department, "exchange", t.device)
     path = drive.write_atomic(req.drive, name, container)
     t.copies.keep(rno, name, container)
     provided_on, provided_fields = clock.today().isoformat(), ",".join(fields)

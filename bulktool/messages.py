@@ -9,6 +9,8 @@ Exit codes (SPEC §9): 0 success, 1 refused or invalid input, 2 usage error,
 """
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -45,10 +47,11 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-DEP-005": (2, "事務の指定 {value} が不正です。CODE=根拠 の形で指定してください。"),
     "E-DEP-006": (1, "照会元 {department} には公開鍵が登録されていません。封緘形式の照会はできません。"),
     "E-DEP-007": (1, "依頼票.json の {field}（{given}）がコマンドの指定（{expected}）と一致しません。"),
+    "E-DEP-008": (2, "個人番号を提供項目にするには番号法の許可（--kojin-bango）が必要です。--fields から個人番号を除くか、許可を指定してください。"),
     # --- media (E-MED) ---
     "E-MED-001": (1, "媒体 {path} は登録されていません（媒体IDファイルがありません）。"),
     "E-MED-002": (1, "媒体 {media_id} は照会元 {registered} に登録されています。照会元 {department} の媒体ではありません。"),
-    "E-MED-003": (1, "媒体上に平文の表（{count} 件: .csv/.xlsx）があります。暗号化されていない個人情報は受け付けられません。"),
+    "E-MED-003": (1, "媒体上に平文の表 {name} があります（計 {count} 件: .csv/.xlsx/.xls/.tsv/.txt）。暗号化されていない個人情報は受け付けられません。"),
     "E-MED-004": (1, "媒体上に照会ファイルが見つかりません。--request で指定してください。"),
     "E-MED-005": (1, "媒体上に照会ファイルが {count} 件あります。--request で一つを指定してください。"),
     "E-MED-006": (1, "媒体ID {media_id} は既に登録されています。"),
@@ -60,9 +63,20 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-MED-012": (1, "媒体ID {media_id} は貸与中ではありません。"),
     "E-MED-013": (1, "媒体ID {media_id} は既に貸与中です。"),
     "E-MED-014": (1, "この照会ファイルには既に出力（管理簿 {entry} 番）があります。再発行は reissue を使ってください。"),
-    "E-MED-015": (1, "管理簿 {entry} 番は出力の記録ではありません。"),
+    "E-MED-015": (1, "管理簿 {entry} 番は出力・再発行の記録でも、出力のある受付の記録でもありません。"),
     "E-MED-016": (1, "管理簿 {entry} 番の照会結果の保管コピーはありません（受領確認済みまたは保管期間経過）。"),
     "E-MED-017": (1, "照会ファイル {name} が媒体上にありません。"),
+    "E-MED-018": (1, "媒体ID {media_id} は紛失の届出がされています。この媒体は使えません。"),
+    "E-MED-019": (1, "媒体ID {media_id} は貸与中です。返却を記録してから{action}してください。"),
+    "E-MED-020": (1, "媒体ID {media_id} には消去されていない照会結果が {count} 件あります（管理簿 {entries} 番）。media erase で消去してから廃棄してください。"),
+    "E-MED-021": (1, "このドライブは既に媒体 {media_id} として登録されています。登録し直すには先に廃棄してください。"),
+    "E-MED-022": (1, "媒体 {path} の媒体IDファイルは署名が一致しません（改ざん、またはこの端末で登録した媒体ではありません）。"),
+    "E-MED-023": (1, "媒体 {media_id} の媒体IDファイルが登録時と異なる機器にあります（登録時の製造番号 {registered}、現在 {found}）。コピーされた媒体IDファイルは受け付けません。"),
+    "E-MED-024": (1, "管理簿 {entry} 番の受渡は記録済みです（管理簿 {done} 番）。"),
+    "E-MED-025": (1, "管理簿 {entry} 番の受渡が記録されていません。受領確認の前に media handover を記録してください。"),
+    "E-MED-026": (1, "管理簿 {entry} 番の受領確認は記録済みです（管理簿 {done} 番）。"),
+    "E-MED-027": (1, "照会ファイル {name} は媒体 {path} の上にありません。--request には媒体上のファイルを指定してください。"),
+    "E-MED-028": (4, "消去後の媒体に媒体IDファイル以外のファイルが残っています（{name}）。媒体を確認して再実行してください。"),
     # --- containers (E-CON) ---
     "E-CON-018": (1, "ZIP の項目 {entry} の暗号化が AES-256 ではありません（AES-128/192）。7-Zip で「暗号化方式: AES-256」を選ぶか、bulktool request zip で作り直してください。"),
     "E-CON-019": (2, "ZIP のパスワードが空です。パスワードを指定してください。"),
@@ -117,8 +131,19 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-LED-003": (3, "管理簿が切り詰められています: チェックポイント {n} 件に対し {count} 件しかありません。"),
     "E-LED-004": (3, "管理簿の {n} 番目の記録のハッシュがチェックポイントと一致しません。"),
     "E-LED-005": (1, "管理簿 {entry} 番の記録はありません。"),
+    "E-LED-006": (3, "{file} は管理簿の書き出し（ledger export --format csv）として読めません（{detail}）。"),
     # --- operation log (E-LOG) ---
     "E-LOG-001": (1, "{before} より前は削除できません。操作履歴の保存期間（{years} 年）内です（削除できるのは {limit} 以前）。"),
+    # --- audit (E-AUD) ---
+    "E-AUD-001": (1, "棚卸表 {file} の文字コードを判別できません。UTF-8 または Shift_JIS（CP932）で保存してください。"),
+    "E-AUD-002": (1, "棚卸表 {file} に見出し行がありません。"),
+    "E-AUD-003": (1, "棚卸表の見出し「{column}」は使えない列名です。使える列: 媒体ID, 状態, 所在, 確認者, 確認日。"),
+    "E-AUD-004": (1, "棚卸表に必須の列「{column}」がありません。"),
+    "E-AUD-005": (1, "棚卸表の見出し「{column}」が重複しています。"),
+    "E-AUD-006": (1, "棚卸表の {line} 行目: 媒体ID {media_id} は {first} 行目にもあります。一つの媒体は一行にしてください。"),
+    "E-AUD-007": (1, "棚卸表の {line} 行目: {column} の値「{value}」が不正です（{expected}）。"),
+    "E-AUD-008": (1, "棚卸表 {file} の形式が不正です（{line} 行目: {detail}）。"),
+    "E-AUD-009": (1, "点検の備考に個人番号・住民票コードのような数字の並びがあります。個人情報は書かないでください。"),
     # --- result verification, department side (E-RES) ---
     "E-RES-003": (3, "照会結果を開けません（パスワードまたは鍵が違うか、ファイルが改ざん・破損しています）: {reason}"),
     "E-RES-001": (3, "照会結果の検証に失敗しました: {reason}"),
@@ -130,6 +155,21 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-USE-002": (2, "ファイル {path} を読めません。"),
     "E-USE-003": (2, "標準入力から読む指定（-）は一つのオプションにしか使えません。"),
 }
+
+
+# Control characters (C0, DEL, C1) and the bidi overrides that reorder what a terminal shows.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+SHOWN_MAX = 120
+
+
+def shown(value: object, limit: int = SHOWN_MAX) -> object:
+    """A message parameter as it may reach a screen or a log: text from outside (a file name on
+    the drive, a department's string) loses its control characters and is cut to `limit`
+    characters; numbers pass as they are."""
+    if not isinstance(value, str):
+        return value
+    text = _UNSHOWABLE.sub("?", value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class BulkError(Exception):
@@ -150,7 +190,7 @@ class BulkError(Exception):
     def message(self) -> str:
         template = MESSAGES[self.code][1]
         try:
-            return template.format(**self.params)
+            return template.format(**{k: shown(v) for k, v in self.params.items()})
         except (KeyError, IndexError):
             return template
 

@@ -38,6 +38,16 @@ def provided_fields(dep: Department) -> list[str]:
     return [f for f in dep.fields if f != KOJIN_BANGO or dep.kojin_bango]
 
 
+def check_registration(dep: Department) -> Department:
+    """What `department add/update` stores is what it prints: 個人番号 among the fields needs the
+    番号法 permission, never silently dropped."""
+    if KOJIN_BANGO in dep.fields and not dep.kojin_bango:
+        raise BulkError("E-DEP-008")
+    if not dep.purposes:
+        raise BulkError("E-DEP-005", value="（なし）")
+    return dep
+
+
 def check_purpose(dep: Department | None, code: str, purpose: str) -> Department:
     """The department, when it is registered and holds `purpose`; else the refusal."""
     if dep is None:

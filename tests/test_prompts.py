@@ -20,19 +20,22 @@ def test_exchange_password_prompt_is_visible_on_a_terminal(cli, world):
                                            "--purpose", "P01", "--approval", "決裁-1", "--operator", "op01",
                                            "--passphrase-file", cli.passfile("op01")],
                           env=env, encoding="utf-8", timeout=120, dimensions=(40, 100))
-    # the prompt must be on the screen, and must stay there: nothing redraws over it while waiting
-    child.expect(r"照会ファイルのパスワード[:：] ?")
-    waited, deadline = "", time.monotonic() + 2
     try:
-        while time.monotonic() < deadline:
-            waited += child.read_nonblocking(4096, timeout=max(0.05, deadline - time.monotonic()))
-    except pexpect.TIMEOUT:
-        pass
-    # a live display redraws with carriage returns and erase-line sequences; the prompt waits still
-    assert waited.strip() == "" and "\r" not in waited and "\x1b" not in waited, \
-        f"the screen changed while the prompt waited: {waited[:200]!r}"
-    child.sendline(pw.read_text().strip())
-    child.expect("照会結果パスワード: ")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+        # the prompt must be on the screen, and must stay there: nothing redraws over it while waiting
+        child.expect(r"照会ファイルのパスワード[:：] ?")
+        waited, deadline = "", time.monotonic() + 2
+        try:
+            while time.monotonic() < deadline:
+                waited += child.read_nonblocking(4096, timeout=max(0.05, deadline - time.monotonic()))
+        except pexpect.TIMEOUT:
+            pass
+        # a live display redraws with carriage returns and erase-line sequences; the prompt waits still
+        assert waited.strip() == "" and "\r" not in waited and "\x1b" not in waited, \
+            f"the screen changed while the prompt waited: {waited[:200]!r}"
+        child.sendline(pw.read_text().strip())
+        child.expect("照会結果パスワード: ")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+    finally:
+        child.close(force=True)  # never leave a bulktool waiting at a prompt

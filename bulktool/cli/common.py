@@ -11,6 +11,7 @@ from typing import Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bulktool.app import Command, logged_in
@@ -125,7 +126,8 @@ def parse_day(value: Optional[str], option: str) -> Optional[date]:
 
 
 def fail(err: BulkError) -> None:
-    err_console.print(f"[bold red]{err.code}[/] {err.message}")
+    # the message may carry a file name from the drive: never let it act as Rich markup
+    err_console.print(f"[bold red]{err.code}[/] {escape(err.message)}")
     raise typer.Exit(err.exit_code)
 
 

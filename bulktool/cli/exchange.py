@@ -109,5 +109,9 @@ def reissue(entry: int = typer.Argument(..., metavar="ENTRY"), path: Path = type
     """出力 ENTRY の保管コピーを同じ照会元の別の登録媒体へ再発行する。"""
     with session(home, operator, passphrase_file, "reissue") as s:
         e = reissue_service(s.writer, s.ledger, s.registry, s.keys.public.ed25519, s.copies, entry, path)
-    console.print(f"再発行しました（管理簿 {e['seq']} 番）: {path / e['files'][0]['name']}")
-    console.print("パスワードは元の受渡票のものを使います。")
+    name = e["files"][0]["name"]
+    console.print(f"再発行しました（管理簿 {e['seq']} 番）: {path / name}")
+    if name.lower().endswith(".zip"):
+        console.print("パスワードは元の受渡票のものを使います。")
+    else:
+        console.print("封緘形式の照会結果です（パスワードはありません。照会元の鍵で開きます）。")

@@ -9,7 +9,7 @@ import typer
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, screen_time,
                                  session)
 from bulktool.cli.root import app
-from bulktool.services import media
+from bulktool.services import media, slip
 
 media_app = typer.Typer(help="媒体（USBメモリ）の登録・受渡・貸与・消去・廃棄", no_args_is_help=True)
 app.add_typer(media_app, name="media")
@@ -34,12 +34,12 @@ def media_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[
     """登録媒体の一覧（貸与の返却期限切れを表示）。"""
 
     with session(home, operator, passphrase_file, "media list") as s:
-        lines = media.overview(s.registry, s.clock.today())
-    t = list_table("登録媒体", ("媒体ID", "照会元", "製品名", "製造番号", "登録日時", "状態", "貸与先", "返却期限"))
+        lines = media.overview(s.registry, s.ledger, s.clock.today())
+    t = list_table("登録媒体", ("媒体ID", "照会元", "状態", "返却期限", "未消去の結果", "製造番号"))
     for line in lines:
         m = line.media
-        t.add_row(m.media_id, m.department, m.product or "—", m.serial or "—", screen_time(m.registered_at),
-                  m.status + ("（返却期限切れ）" if line.overdue else ""), m.lent_to or "", m.lent_until or "",
+        t.add_row(m.media_id, m.department, m.status + ("（期限切れ）" if line.overdue else ""), m.lent_until or "",
+                  ",".join(str(n) for n in line.held) or "なし", m.serial or "なし（照合不可）",
                   style="red" if line.overdue else None)
     console.print(t)
 
@@ -101,8 +101,23 @@ def media_erase(path: Path = typer.Argument(...), approval: str = typer.Option(.
 @media_app.command("dispose")
 @handles_errors
 def media_dispose(media_id: str = typer.Argument(..., metavar="ID"), approval: str = typer.Option(..., "--approval"),
+                  method: str = typer.Option("物理破壊", "--method", metavar="M", help="廃棄方法（物理破壊、磁気消去 など）"),
                   operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                   home: Optional[str] = HomeOpt):
-    """媒体の廃棄を記録する（セキュリティ責任者）。"""
-    _ledgered("media dispose", lambda s: media.dispose(s.writer, s.registry, media_id, approval),
+    """媒体の廃棄を記録する（セキュリティ責任者）。貸与中・未消去の結果がある媒体は廃棄できない。"""
+    _ledgered("media dispose", lambda s: media.dispose(s.writer, s.registry, s.ledger, media_id, approval, method),
               operator=operator, passphrase_file=passphrase_file, home=home, done="廃棄を記録しました")
+
+
+@media_app.command("slip")
+@handles_errors
+def media_slip(entry: int = typer.Argument(..., metavar="ENTRY", help="出力・再発行の管理簿番号、または受付番号"),
+               html: Path = typer.Option(..., "--html", metavar="OUT", help="書き出す受渡票（HTML、A4）"),
+               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+               home: Optional[str] = HomeOpt):
+    """受渡票（A4、印刷用 HTML）を書き出す。パスワードは含めず、手書き欄を設ける。"""
+    with session(home, operator, passphrase_file, "media slip") as s:
+        page = slip.render(slip.slip_for(s.ledger, s.registry, s.keys.public.fingerprint, entry))
+    html.write_text(page, encoding="utf-8")
+    console.print(f"受渡票を書き出しました: {html}（印刷して受渡・受領の署名欄に記入してください）")
+

@@ -133,7 +133,7 @@ class Ledger:
         return (row[0], row[1]) if row else (0, GENESIS_PREV)
 
     def find(self, *, event: str | None = None, ref: int | None = None,
-             file_sha256: str | None = None) -> list[dict]:
+             file_sha256: str | None = None, media_id: str | None = None) -> list[dict]:
         """Entries matching every given criterion, in order: the event, the cited entry number,
         a file among `files` with this SHA-256 (e.g. the 出力 that answered a request container)."""
         where, params = [], []
@@ -143,6 +143,9 @@ class Ledger:
         if ref is not None:
             where.append("ref = ?")
             params.append(ref)
+        if media_id is not None:
+            where.append("media_id = ?")
+            params.append(media_id)
         if file_sha256 is not None:
             where.append("files IS NOT NULL AND json_valid(files) AND EXISTS (SELECT 1 FROM json_each(files) "
                          "WHERE json_extract(json_each.value, '$.sha256') = ?)")

@@ -32,8 +32,7 @@ def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name:
         kojin_bango=kojin_bango if kojin_bango is not None else (old.kojin_bango if old else False),
         public_key=pub_text,
     )
-    if not dep.purposes:
-        raise BulkError("E-DEP-005", value="（なし）")
+    policy.check_registration(dep)
     registry.put_department(dep, writer.clock.timestamp(), new=new)
     note = (f"照会元{'登録' if new else '更新'} {code}（事務 {','.join(dep.purposes)}、提供項目 {','.join(dep.fields)}"
             f"、個人番号 {'可' if dep.kojin_bango else '不可'}"
