@@ -87,7 +87,8 @@ def renumber(path: Path, from_seq: int, delta: int) -> None:
 
 def insert_row(path: Path, e: dict) -> None:
     values = [_to_json(e[k]) if k in JSON_FIELDS else e[k] for k in ENTRY_FIELDS]
-    tamper(path, (f"INSERT INTO entries VALUES ({','.join('?' * len(ENTRY_FIELDS))})", *values))
+    tamper(path, (f"INSERT INTO entries ({','.join(ENTRY_FIELDS)}) VALUES ({','.join('?' * len(ENTRY_FIELDS))})",
+                  *values))
 
 
 # --- the pure part ---------------------------------------------------------------------------
@@ -318,7 +319,8 @@ def _bulk_ledger(path: Path, n: int, bad_signatures: dict[int, str] = {}) -> lis
         hashes.append(e["hash"])
         prev = e["hash"]
     ledger.db.execute("BEGIN")
-    ledger.db.executemany(f"INSERT INTO entries VALUES ({','.join('?' * len(ENTRY_FIELDS))})", values)
+    ledger.db.executemany(f"INSERT INTO entries ({','.join(ENTRY_FIELDS)}) VALUES ({','.join('?' * len(ENTRY_FIELDS))})",
+                          values)
     ledger.db.execute("COMMIT")
     ledger.close()
     return hashes

@@ -33,7 +33,10 @@ def build(n: int = N) -> list[dict]:
              "operator_id": f"op{seq:02d}", "terminal_id": "T1", "media_id": f"M{seq}", "department": "D01",
              "purpose": "P01", "approval_no": f"決裁-{seq}", "request_no": f"依頼-{seq}", "ref": max(seq - 1, 1),
              "error_code": "E-MED-001", "files": [{"name": f"req{seq}.zip", "sha256": f"{seq:064x}"}],
-             "counts": {"rows": seq, "該当": seq - 1}, "note": f"備考{seq}", "prev_hash": prev}
+             "counts": {"rows": seq, "該当": seq - 1}, "note": f"備考{seq}",
+             "provided": {"fields": ["住民票コード", "氏名"], "kojin_bango": seq % 2 == 0, "store_entry": seq,
+                          "store_loaded": "2026-04-01"},
+             "prev_hash": prev}
         entries.append(seal(e, prev))
         prev = e["hash"]
     return entries
@@ -54,8 +57,10 @@ def corrupt(value: object) -> object:
         return value + 1
     if isinstance(value, list):
         return [{**value[0], "sha256": "ff" * 32}]
-    if isinstance(value, dict):
+    if isinstance(value, dict) and "rows" in value:
         return {**value, "rows": value["rows"] + 1}
+    if isinstance(value, dict):
+        return {**value, "store_entry": value["store_entry"] + 1}
     if value in EVENTS:
         return EVENTS[(EVENTS.index(value) + 1) % len(EVENTS)]
     if len(value) == 64 and set(value) <= set("0123456789abcdef"):
@@ -164,3 +169,16 @@ def test_the_earliest_of_several_faults_is_named():
     assert first_bad(entries) == 7
     report = verify_entries(entries, check_in_pool(PUB, workers=1), (5, "ab" * 32))  # entry 5: checkpoint
     assert report.first_bad == 5 and report.code == "E-LED-004" and report.count == 14
+
+
+def test_an_entry_from_before_a_later_field_keeps_its_hash():
+    """`provided` came after the first format: an entry without it hashes as it always did, and
+    giving it (even empty) changes the hash."""
+    old = {k: v for k, v in CHAIN[3].items() if k not in ("provided", "hash", "signature")}
+    from bulktool.ledger.chain import LATER_FIELDS, canonical
+
+    assert "provided" in LATER_FIELDS
+    assert canonical(old, old["prev_hash"]) == canonical(dict(old, provided=None), old["prev_hash"])
+    assert b'"provided"' not in canonical(old, old["prev_hash"])
+    assert entry_hash(old, old["prev_hash"]) != entry_hash(dict(old, provided={"fields": [], "kojin_bango": False}),
+                                                           old["prev_hash"])

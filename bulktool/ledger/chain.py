@@ -27,17 +27,22 @@ from bulktool.messages import BulkError
 
 GENESIS_PREV = "0" * 64
 EVENTS = ("開設", "媒体登録", "受付", "出力", "受渡", "受領確認", "貸与", "返却", "消去", "廃棄", "再発行",
-          "拒否", "失敗", "登録変更", "開示", "履歴削除", "点検")
+          "拒否", "失敗", "登録変更", "開示", "履歴削除", "点検", "取込", "紛失")
 # The events that close a 受付 (SPEC §6: exactly one of them cites it).
 CLOSING_EVENTS = ("出力", "拒否", "失敗")
 # Every hashed field, in storage order; hash and signature are not hashed, prev_hash is.
 HASHED_FIELDS = ("seq", "timestamp", "event", "operator_id", "terminal_id", "media_id", "department",
                  "purpose", "approval_no", "request_no", "ref", "error_code", "files", "counts", "note",
-                 "prev_hash")
+                 "provided", "prev_hash")
+# Fields added after the first format are hashed only when an entry carries them, so that every
+# entry written before they existed keeps its hash. `provided` (an 出力 or 再発行): the result
+# fields given, whether 個人番号 was among them, and the 取込 entry of the store that answered.
+LATER_FIELDS = ("provided",)
 ENTRY_FIELDS = HASHED_FIELDS + ("hash", "signature")
 # What a caller of Ledger.append may give; the ledger fills in the rest.
 CALLER_FIELDS = tuple(f for f in HASHED_FIELDS if f not in ("seq", "timestamp", "prev_hash"))
-JSON_FIELDS = ("files", "counts")
+JSON_FIELDS = ("files", "counts", "provided")
+PROVIDED_KEYS = {"fields", "kojin_bango", "store_entry", "store_loaded"}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _SHA256_OR_EMPTY = re.compile(r"(?:[0-9a-f]{64})?")
 
@@ -51,7 +56,7 @@ links lazily while the chain is being hashed; what it leaves unread is still cha
 def canonical(fields: dict, prev_hash: str) -> bytes:
     """The bytes that are hashed: a JSON object of every field in HASHED_FIELDS (missing ones as
     null), `prev_hash` taken from the argument, keys sorted at every level, no spaces, UTF-8."""
-    body = {k: fields.get(k) for k in HASHED_FIELDS}
+    body = {k: fields.get(k) for k in HASHED_FIELDS if k not in LATER_FIELDS or fields.get(k) is not None}
     body["prev_hash"] = prev_hash
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False).encode("utf-8")
@@ -201,7 +206,7 @@ def validate_fields(fields: dict) -> None:
         raise ValueError("ledger event is not one of EVENTS")
     for k in CALLER_FIELDS:
         v = fields.get(k)
-        if v is None or k in ("event", "files", "counts"):
+        if v is None or k in ("event",) + JSON_FIELDS:
             continue
         if k == "ref":
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -219,6 +224,14 @@ def validate_fields(fields: dict) -> None:
         if not isinstance(counts, dict) or not all(
                 isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in counts.items()):
             raise ValueError("ledger counts must be {str: int}")
+    provided = fields.get("provided")
+    if provided is not None:
+        if not (isinstance(provided, dict) and set(provided) <= PROVIDED_KEYS
+                and isinstance(provided.get("fields"), list) and all(isinstance(f, str) for f in provided["fields"])
+                and isinstance(provided.get("kojin_bango"), bool)
+                and (provided.get("store_entry") is None or isinstance(provided["store_entry"], int))
+                and (provided.get("store_loaded") is None or isinstance(provided["store_loaded"], str))):
+            raise ValueError('ledger provided must be {"fields": [str], "kojin_bango": bool, "store_entry": int}')
 
 
 def check_timestamp(timestamp: str) -> None:

@@ -19,14 +19,14 @@ from bulktool.sqlitedb import connect_private
 from bulktool.tables import rows_to_csv, rows_to_xlsx
 
 EXPORT_COLUMNS = ("番号", "日時", "事象", "操作者ID", "端末ID", "媒体ID", "照会元", "事務", "決裁番号", "依頼番号",
-                  "参照番号", "エラーコード", "ファイル", "件数", "備考", "前ハッシュ", "ハッシュ", "署名")
+                  "参照番号", "エラーコード", "ファイル", "件数", "備考", "前ハッシュ", "ハッシュ", "署名", "提供内容")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
   seq INTEGER PRIMARY KEY, timestamp TEXT NOT NULL, event TEXT NOT NULL, operator_id TEXT,
   terminal_id TEXT, media_id TEXT, department TEXT, purpose TEXT, approval_no TEXT, request_no TEXT,
   ref INTEGER, error_code TEXT, files TEXT, counts TEXT, note TEXT, prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL, signature TEXT NOT NULL);
+  hash TEXT NOT NULL, signature TEXT NOT NULL, provided TEXT);
 CREATE INDEX IF NOT EXISTS entries_event ON entries(event);
 CREATE INDEX IF NOT EXISTS entries_ref ON entries(ref);
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
@@ -56,6 +56,7 @@ def _row_to_entry(row: tuple) -> dict:
     e = dict(zip(ENTRY_FIELDS, row))
     e["files"] = _from_json(e["files"])
     e["counts"] = _from_json(e["counts"])
+    e["provided"] = _from_json(e["provided"])
     return e
 
 
@@ -68,6 +69,9 @@ class Ledger:
         self.db = connect_private(self.path, timeout=busy_timeout)
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(entries)")}
+        if "provided" not in columns:  # a ledger written before `provided` existed
+            self.db.execute("ALTER TABLE entries ADD COLUMN provided TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -97,7 +101,8 @@ class Ledger:
             entry["hash"] = entry_hash(entry, prev)
             entry["signature"] = sign_entry(entry["hash"], key)
             values = [_to_json(entry[k]) if k in JSON_FIELDS else entry[k] for k in ENTRY_FIELDS]
-            self.db.execute(f"INSERT INTO entries VALUES ({','.join('?' * len(ENTRY_FIELDS))})", values)
+            self.db.execute(f"INSERT INTO entries ({','.join(ENTRY_FIELDS)}) VALUES ({','.join('?' * len(ENTRY_FIELDS))})",
+                            values)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -182,7 +187,7 @@ class Ledger:
                       e["error_code"],
                       " ".join(f"{f.get('name')}:{f.get('sha256')}" for f in files if isinstance(f, dict)),
                       " ".join(f"{k}={v}" for k, v in counts.items()),
-                      e["note"], e["prev_hash"], e["hash"], e["signature"])
+                      e["note"], e["prev_hash"], e["hash"], e["signature"], _to_json(e["provided"]))
             yield dict(zip(EXPORT_COLUMNS, ("" if v is None else v for v in values)))
 
     def export_csv(self) -> bytes:
