@@ -86,7 +86,7 @@ def renumber(path: Path, from_seq: int, delta: int) -> None:
 
 
 def insert_row(path: Path, e: dict) -> None:
-    values = [_to_json(e[k]) if k in JSON_FIELDS else e[k] for k in ENTRY_FIELDS]
+    values = [_to_json(e.get(k)) if k in JSON_FIELDS else e.get(k) for k in ENTRY_FIELDS]
     tamper(path, (f"INSERT INTO entries ({','.join(ENTRY_FIELDS)}) VALUES ({','.join('?' * len(ENTRY_FIELDS))})",
                   *values))
 
