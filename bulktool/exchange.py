@@ -141,6 +141,14 @@ def _peek(t: Terminal, req: ExchangeRequest) -> tuple[str | None, Path | None, b
         return media_id, None, None
 
 
+def store_in_use(ledger: Ledger) -> dict:
+    """The store load (取込) that answers now: the latest 取込 entry and its date (None before any
+    ledgered load)."""
+    loads = ledger.find(event="取込")
+    last = loads[-1] if loads else None
+    return {"store_entry": last["seq"] if last else None, "store_loaded": last["timestamp"][:10] if last else None}
+
+
 def _already_answered(ledger: Ledger, request_sha: str) -> int | None:
     """The 出力 entry that already answered this request container, if any."""
     out = ledger.output_for_request(request_sha)
@@ -238,7 +246,7 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     # 5. matching and the result table (in memory)
     progress.stage("照合")
     progress.start(opened.table.count(b"\n") - 1 if table.encoding != "xlsx" else 0)
-    fields = policy.provided_fields(dep)
+    fields = policy.provided_fields(dep, req.purpose)
 
     def counted(it):
         done = 0
@@ -266,11 +274,13 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     # 6. manifest, container
     progress.stage("照会結果の暗号化")
     result_sha = drive.sha256(table_out.data)
+    store = store_in_use(t.ledger)
     manifest = build(entry=rno, request_name=req_path.name, request_sha256=req_sha, result_sha256=result_sha,
                      counts=table_out.counts, rows=table_out.rows, terminal_id=t.writer.actor.terminal_id,
                      operator_id=t.writer.actor.operator_id, created_at=clock.timestamp(), encoding=req.encoding,
                      department=dep.code, purpose=req.purpose, as_of=as_of.isoformat(),
-                     gaiji_substitutions=table_out.gaiji_substitutions)
+                     gaiji_substitutions=table_out.gaiji_substitutions, fields=fields,
+                     store_entry=store["store_entry"], store_loaded=store["store_loaded"])
     files = [(RESULT_CSV, table_out.data), (MANIFEST_JSON, sign(manifest, t.keys.ed25519))]
     kind = req.container or ("zip" if is_zip else "sealed")
     result_password = None
@@ -299,7 +309,8 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     out = t.writer.record("出力", ref=rno, media_id=m.media_id, department=dep.code, purpose=req.purpose,
                    approval_no=req.approval, request_no=request_no,
                    files=[{"name": req_path.name, "sha256": req_sha}, {"name": name, "sha256": container_sha}],
-                   counts=counts, note=f"基準日 {as_of.isoformat()}、文字コード {req.encoding}、形式 {kind}")
+                   counts=counts, note=f"基準日 {as_of.isoformat()}、文字コード {req.encoding}、形式 {kind}",
+                   provided={"fields": fields, "kojin_bango": policy.KOJIN_BANGO in fields, **store})
     return ExchangeOutcome(rno, out["seq"], path, result_password, table_out.rows, dict(table_out.counts),
                            list(table_out.not_found), as_of, table.encoding, table_out.gaiji_substitutions, fields,
                            log_counts=counts, log_hashes=[req_sha, container_sha])

@@ -45,8 +45,18 @@ def build(
     purpose: str,
     as_of: str,
     gaiji_substitutions: int = 0,
+    fields: list[str] = (),
+    store_entry: int | None = None,
+    store_loaded: str | None = None,
 ) -> dict:
+    """The manifest's keys (docs/formats.md). `fields` are the result fields provided;
+    `kojin_bango` says whether 個人番号 was among them; `store_entry` and `store_loaded` name the
+    store load (取込) that answered and its date, so that a department sees how fresh it is."""
     return {
+        "fields": list(fields),
+        "kojin_bango": "個人番号" in fields,
+        "store_entry": store_entry,
+        "store_loaded": store_loaded,
         "format": FORMAT,
         "ledger_entry": entry,
         "request_file": request_name,

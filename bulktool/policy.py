@@ -33,18 +33,27 @@ def parse_purposes(values: list[str]) -> dict[str, str]:
     return purposes
 
 
-def provided_fields(dep: Department) -> list[str]:
-    """Result fields this department receives: 個人番号 only under 番号法 (--kojin-bango)."""
-    return [f for f in dep.fields if f != KOJIN_BANGO or dep.kojin_bango]
+def kojin_bango_for(dep: Department, purpose: str) -> bool:
+    """Whether 番号法 lets this department have 個人番号 for `purpose`: for every purpose
+    (--kojin-bango), or for the purposes named (--kojin-bango-purpose)."""
+    return dep.kojin_bango or purpose in dep.kojin_purposes
+
+
+def provided_fields(dep: Department, purpose: str) -> list[str]:
+    """Result fields this department receives for `purpose`: 個人番号 only under 番号法 for it."""
+    return [f for f in dep.fields if f != KOJIN_BANGO or kojin_bango_for(dep, purpose)]
 
 
 def check_registration(dep: Department) -> Department:
     """What `department add/update` stores is what it prints: 個人番号 among the fields needs the
     番号法 permission, never silently dropped."""
-    if KOJIN_BANGO in dep.fields and not dep.kojin_bango:
+    if KOJIN_BANGO in dep.fields and not (dep.kojin_bango or dep.kojin_purposes):
         raise BulkError("E-DEP-008")
     if not dep.purposes:
         raise BulkError("E-DEP-005", value="（なし）")
+    for purpose in dep.kojin_purposes:
+        if purpose not in dep.purposes:
+            raise BulkError("E-DEP-002", department=dep.code, purpose=purpose)
     return dep
 
 

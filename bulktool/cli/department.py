@@ -5,25 +5,28 @@ from typing import List, Optional
 
 import typer
 
-from bulktool import policy
 from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, read_input,
                                  session)
 from bulktool.cli.root import app
 from bulktool.services import departments
 
+KojinPurposeOpt = typer.Option(None, "--kojin-bango-purpose", metavar="CODE",
+                               help="番号法により個人番号の提供を受けられる事務（複数可）")
 department_app = typer.Typer(help="照会元（部署）と事務・提供項目の登録", no_args_is_help=True)
 app.add_typer(department_app, name="department")
 
 
-def _department(new: bool, code, name, purpose, fields, kojin_bango, public_key, operator, passphrase_file, home):
+def _department(new: bool, code, name, purpose, fields, kojin_bango, kojin_purposes, public_key, operator,
+                passphrase_file, home):
     with session(home, operator, passphrase_file, "department add" if new else "department update") as s:
         pub = read_input(public_key) if public_key else None
         field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields is not None else None
         dep, fp = departments.put_department(s.writer, s.registry, code, name=name, purposes=purpose or [],
-                                             fields=field_list, kojin_bango=kojin_bango, public_key=pub, new=new)
+                                             fields=field_list, kojin_bango=kojin_bango, public_key=pub, new=new,
+                                             kojin_purposes=kojin_purposes or None)
     console.print(f"照会元 {dep.code}（{dep.name}）を{'登録' if new else '更新'}しました。")
     console.print(f"事務: {', '.join(f'{k}（{v}）' for k, v in dep.purposes.items())}")
-    console.print(f"提供項目: {', '.join(policy.provided_fields(dep))}")
+    console.print(f"提供項目: {', '.join(dep.fields)}（個人番号: {departments.kojin_label(dep)}）")
     if fp:
         console.print(f"公開鍵のフィンガープリント: [bold]{fp}[/]（依頼書の記載と照合してください）")
 
@@ -35,12 +38,14 @@ def department_add(
     name: str = typer.Option(..., "--name"),
     purpose: List[str] = typer.Option(..., "--purpose", help="事務 CODE=根拠（複数可）"),
     fields: str = typer.Option(..., "--fields", help="提供項目 F,F…"),
-    kojin_bango: bool = typer.Option(False, "--kojin-bango", help="番号法により個人番号の提供を受けられる"),
+    kojin_bango: bool = typer.Option(False, "--kojin-bango", help="番号法によりすべての事務で個人番号の提供を受けられる"),
+    kojin_purpose: Optional[List[str]] = KojinPurposeOpt,
     public_key: Optional[str] = typer.Option(None, "--public-key", help="照会元の公開鍵ファイル（.pub）"),
     operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
 ):
     """照会元を登録する（管理者）。"""
-    _department(True, code, name, purpose, fields, kojin_bango, public_key, operator, passphrase_file, home)
+    _department(True, code, name, purpose, fields, kojin_bango, kojin_purpose, public_key, operator,
+                passphrase_file, home)
 
 
 @department_app.command("update")
@@ -51,11 +56,13 @@ def department_update(
     purpose: Optional[List[str]] = typer.Option(None, "--purpose"),
     fields: Optional[str] = typer.Option(None, "--fields"),
     kojin_bango: Optional[bool] = typer.Option(None, "--kojin-bango/--no-kojin-bango"),
+    kojin_purpose: Optional[List[str]] = KojinPurposeOpt,
     public_key: Optional[str] = typer.Option(None, "--public-key"),
     operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
 ):
     """照会元の登録を更新する（管理者）。"""
-    _department(False, code, name, purpose, fields, kojin_bango, public_key, operator, passphrase_file, home)
+    _department(False, code, name, purpose, fields, kojin_bango, kojin_purpose, public_key, operator,
+                passphrase_file, home)
 
 
 @department_app.command("list")
@@ -68,5 +75,5 @@ def department_list(operator: Optional[str] = OperatorOpt, passphrase_file: Opti
     t = list_table("照会元", ("コード", "名称", "事務（根拠）", "提供項目", "個人番号", "公開鍵"))
     for d in deps:
         t.add_row(d.code, d.name, "\n".join(f"{k}（{v}）" for k, v in d.purposes.items()), ",".join(d.fields),
-                  "可" if d.kojin_bango else "不可", "登録済" if d.public_key else "—")
+                  departments.kojin_label(d), "登録済" if d.public_key else "—")
     console.print(t)

@@ -10,6 +10,7 @@ from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, han
                                  session)
 from bulktool.cli.root import app
 from bulktool.services import media, slip
+from bulktool.tables import rows_to_csv
 
 media_app = typer.Typer(help="媒体（USBメモリ）の登録・受渡・貸与・消去・廃棄", no_args_is_help=True)
 app.add_typer(media_app, name="media")
@@ -121,3 +122,28 @@ def media_slip(entry: int = typer.Argument(..., metavar="ENTRY", help="出力・
     html.write_text(page, encoding="utf-8")
     console.print(f"受渡票を書き出しました: {html}（印刷して受渡・受領の署名欄に記入してください）")
 
+
+
+@media_app.command("lost")
+@handles_errors
+def media_lost(media_id: str = typer.Argument(..., metavar="ID"),
+               approval: str = typer.Option(..., "--approval", metavar="NO", help="決裁番号"),
+               csv_out: Optional[Path] = typer.Option(None, "--csv", metavar="FILE", help="影響の一覧を CSV でも書き出す"),
+               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+               home: Optional[str] = HomeOpt):
+    """媒体の紛失を届け出る（管理者・セキュリティ責任者）。未消去の照会結果の件数を表示する（個人情報なし）。"""
+    with session(home, operator, passphrase_file, "media lost") as s:
+        entry, exposed = media.lost(s.writer, s.registry, s.ledger, media_id, approval)
+        s.log(entry["counts"])
+    rows = [(str(x.entry), x.event, x.department, x.purpose, str(x.persons),
+             ",".join(x.fields) if x.fields is not None else "（記録なし）",
+             {True: "あり", False: "なし", None: "（記録なし）"}[x.kojin_bango]) for x in exposed]
+    t = list_table(f"紛失した媒体 {media_id} の未消去の照会結果", media.LOSS_COLUMNS)
+    for row in rows:
+        t.add_row(*row)
+    console.print(t)
+    console.print(f"紛失を記録しました（管理簿 {entry['seq']} 番）。照会結果 {len(exposed)} 件、"
+                  f"提供人数 計 {sum(x.persons for x in exposed):,} 人。漏えい等報告に用いてください。")
+    if csv_out is not None:
+        csv_out.write_bytes(rows_to_csv(media.LOSS_COLUMNS, rows))
+        console.print(f"{csv_out} に書き出しました。")

@@ -8,9 +8,16 @@ from bulktool.registry import Department, Registry
 from bulktool.writer import LedgerWriter
 
 
+def kojin_label(dep: Department) -> str:
+    """「全事務」, 「P01,P03 のみ」 or 「不可」: for which purposes 個人番号 may be provided."""
+    if dep.kojin_bango:
+        return "全事務"
+    return f"{','.join(dep.kojin_purposes)} のみ" if dep.kojin_purposes else "不可"
+
+
 def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name: str | None, purposes: list[str],
                    fields: list[str] | None, kojin_bango: bool | None, public_key: bytes | None,
-                   new: bool) -> tuple[Department, str | None]:
+                   new: bool, kojin_purposes: list[str] | None = None) -> tuple[Department, str | None]:
     """Add or update a department; returns it and the fingerprint of its key, if any."""
     old = registry.department(code)
     if new and old is not None:
@@ -31,11 +38,12 @@ def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name:
         fields=policy.permitted_fields(fields) if fields is not None else (old.fields if old else []),
         kojin_bango=kojin_bango if kojin_bango is not None else (old.kojin_bango if old else False),
         public_key=pub_text,
+        kojin_purposes=list(kojin_purposes) if kojin_purposes is not None else (old.kojin_purposes if old else []),
     )
     policy.check_registration(dep)
     registry.put_department(dep, writer.clock.timestamp(), new=new)
     note = (f"照会元{'登録' if new else '更新'} {code}（事務 {','.join(dep.purposes)}、提供項目 {','.join(dep.fields)}"
-            f"、個人番号 {'可' if dep.kojin_bango else '不可'}"
+            f"、個人番号 {kojin_label(dep)}"
             + (f"、公開鍵 {fingerprint}" if fingerprint else "") + "）")
     writer.record("登録変更", department=code, note=note)
     return dep, fingerprint

@@ -162,3 +162,43 @@ def dispose(writer: LedgerWriter, registry: Registry, ledger: Ledger, media_id: 
     registry.update_media(media_id, status=then.value)
     return writer.record("廃棄", media_id=media_id, department=m.department, approval_no=approval,
                          note=f"廃棄方法 {shown(method, 40)}")
+
+
+@dataclass
+class Exposure:
+    """One result a lost drive may still hold, as a 漏えい等報告 needs it: counts only."""
+    entry: int
+    event: str
+    department: str
+    purpose: str
+    persons: int                 # rows that provided data (00 and 10)
+    fields: list[str] | None     # None: an 出力 from before the ledger recorded them
+    kojin_bango: bool | None
+
+
+LOSS_COLUMNS = ("管理簿番号", "事象", "照会元", "事務", "提供人数", "提供項目", "個人番号")
+
+
+def exposure(e: dict) -> Exposure:
+    counts, provided = e.get("counts") or {}, e.get("provided") or {}
+    return Exposure(e["seq"], e["event"], e.get("department") or "", e.get("purpose") or "",
+                    int(counts.get("00", 0)) + int(counts.get("10", 0)), provided.get("fields"),
+                    provided.get("kojin_bango"))
+
+
+def lost(writer: LedgerWriter, registry: Registry, ledger: Ledger, media_id: str,
+         approval: str) -> tuple[dict, list[Exposure]]:
+    """Report the drive lost (紛失): no command names it again. Returns the entry and, for every
+    result written to it and not erased since, what it exposed."""
+    m = _media(registry, media_id)
+    held = custody.unerased(ledger.find(media_id=media_id))
+    then = custody.check("media lost", media_id=media_id, status=m.status, registered_to=m.department)
+    exposed = [exposure(e) for e in held]
+    registry.update_media(media_id, status=then.value)
+    entry = writer.record("紛失", media_id=media_id, department=m.department, approval_no=approval,
+                          counts={"results": len(exposed), "persons": sum(x.persons for x in exposed),
+                                  "kojin_bango_results": sum(1 for x in exposed if x.kojin_bango)},
+                          note="媒体の紛失の届出（未消去の照会結果: "
+                               + (" ".join(f"{x.entry}番" for x in exposed) or "なし") + "）")
+    return entry, exposed
+

@@ -25,5 +25,5 @@ def reissue(writer: LedgerWriter, ledger: Ledger, registry: Registry, terminal_p
     drive.write_atomic(path, name, container)
     return writer.record("再発行", ref=e["seq"], media_id=m.media_id, department=e["department"],
                          purpose=e.get("purpose"), approval_no=e.get("approval_no"),
-                         files=[{"name": name, "sha256": drive.sha256(container)}],
+                         files=[{"name": name, "sha256": drive.sha256(container)}], provided=e.get("provided"),
                          note=f"媒体 {e.get('media_id')} の照会結果を再発行")
