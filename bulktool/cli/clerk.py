@@ -2,6 +2,7 @@
 verify (keys generate is in cli/keys.py). They run on a department's Windows PC as well."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Optional
@@ -9,6 +10,7 @@ from typing import Optional
 import typer
 
 from bulktool import keys
+from bulktool import receipt as receipt_proof
 from bulktool.cli.common import clock, console, handles_errors, read_input, read_secret
 from bulktool.cli.root import app
 from bulktool.department import make_sealed_request, make_zip_request, open_result, write_opened
@@ -52,19 +54,24 @@ def request_seal(table: Path = typer.Argument(..., metavar="TABLE"),
     console.print(f"封緘した照会ファイルを作成しました: {out}（端末鍵 {terminal.fingerprint}）")
 
 
-def _open(file: Path, password_file, key, passphrase_file, terminal_key):
+def _key_passphrase(passphrase_file):
+    """The passphrase of the department's private key files, asked (or read) once per command."""
+    return functools.cache(lambda: read_secret(passphrase_file, "秘密鍵のパスフレーズ", option="--passphrase-file"))
+
+
+def _open(file: Path, password_file, key, passphrase_file, terminal_key, secret=None):
     data = read_input(str(file))
     terminal = keys.read_public(read_input(terminal_key)) if terminal_key else None
+    secret = secret or _key_passphrase(passphrase_file)
     kp = None
     password = None
     if key is not None:
-        kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
-                                                                 option="--passphrase-file"))
+        kp = keys.open_private(read_input(str(key)), secret())
     elif file.suffix.lower() == ".zip" or password_file is not None:
         password = read_secret(password_file, "照会結果パスワード", option="--password-file").decode("utf-8")
     else:
         raise BulkError("E-USE-001", option="--key", value="（封緘ファイルには --key が必要です）")
-    return open_result(data, file.name, password=password, keys=kp, terminal=terminal), terminal
+    return open_result(data, file.name, password=password, keys=kp, terminal=terminal), terminal, data
 
 
 def _report(opened, terminal) -> None:
@@ -83,7 +90,7 @@ def decrypt(file: Path = typer.Argument(..., metavar="FILE"), out: Path = typer.
             terminal_key: Optional[str] = typer.Option(None, "--terminal-key")):
     """照会元: 照会結果を復号し、manifest のハッシュ・件数（と署名）を検証して書き出す。"""
 
-    opened, terminal = _open(file, password_file, key, passphrase_file, terminal_key)
+    opened, terminal, _ = _open(file, password_file, key, passphrase_file, terminal_key)
     written = write_opened(opened, out)
     _report(opened, terminal)
     console.print(f"書き出しました: {', '.join(str(p) for p in written)}")
@@ -97,6 +104,30 @@ def verify(file: Path = typer.Argument(..., metavar="FILE"),
            key: Optional[Path] = typer.Option(None, "--key"),
            passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
     """照会元: 照会結果を書き出さずに検証する。"""
-    opened, terminal = _open(file, password_file, key, passphrase_file, terminal_key)
+    opened, terminal, _ = _open(file, password_file, key, passphrase_file, terminal_key)
     _report(opened, terminal)
     console.print("[green]検証に成功しました。[/]")
+
+
+@app.command("receipt")
+@handles_errors
+def receipt(file: Path = typer.Argument(..., metavar="RESULT", help="受け取った照会結果（.zip または .bte）"),
+            out: Path = typer.Option(..., "--out", metavar="FILE", help="書き出す受領証（JSON）"),
+            key_sign: Path = typer.Option(..., "--key-sign", metavar="FILE", help="署名する照会元の秘密鍵（.key）"),
+            password_file: Optional[str] = typer.Option(None, "--password-file", metavar="F",
+                                                        help="照会結果パスワードを読むファイル（ZIP）"),
+            key: Optional[Path] = typer.Option(None, "--key", metavar="FILE", help="照会元の秘密鍵（封緘形式）"),
+            passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file", metavar="F",
+                                                          help="秘密鍵のパスフレーズを読むファイル"),
+            terminal_key: Optional[str] = typer.Option(None, "--terminal-key", metavar="PUB",
+                                                       help="端末の公開鍵（指定すると manifest の署名も検証）")):
+    """照会元: 照会結果を検証し、照会元の鍵で署名した受領証を作る（市町村課の media receipt --proof 用）。"""
+    secret = _key_passphrase(passphrase_file)
+    opened, terminal, data = _open(file, password_file, key, passphrase_file, terminal_key, secret)
+    signer = keys.open_private(read_input(str(key_sign)), secret())
+    m = opened.manifest
+    doc = receipt_proof.make(entry=int(m["ledger_entry"]), result_file=file.name, container=data,
+                             department=str(m["department"]), day=clock().today(), keys=signer)
+    _report(opened, terminal)
+    _write_new(out, doc)
+    console.print(f"受領証を書き出しました: {out}（媒体とともに市町村課へ渡してください）")

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, screen_time,
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, read_input,
                                  session)
 from bulktool.cli.root import app
 from bulktool.services import media, slip
@@ -63,10 +63,14 @@ def media_handover(entry: int = typer.Argument(..., metavar="ENTRY"), operator: 
 
 @media_app.command("receipt")
 @handles_errors
-def media_receipt(entry: int = typer.Argument(..., metavar="ENTRY"), operator: Optional[str] = OperatorOpt,
+def media_receipt(entry: int = typer.Argument(..., metavar="ENTRY", help="出力・再発行の管理簿番号、または受付番号"),
+                  proof: Optional[Path] = typer.Option(None, "--proof", metavar="FILE",
+                                                       help="照会元が bulktool receipt で作った受領証"),
+                  operator: Optional[str] = OperatorOpt,
                   passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
-    """照会元の受領確認を記録する（再発行用の保管コピーを消去）。"""
-    _ledgered("media receipt", lambda s: media.receipt(s.writer, s.ledger, s.copies, entry),
+    """照会元の受領確認を記録する（受領証があれば署名とハッシュを確認。再発行用の保管コピーを消去）。"""
+    given = (str(proof), read_input(str(proof))) if proof is not None else None
+    _ledgered("media receipt", lambda s: media.receipt(s.writer, s.ledger, s.registry, s.copies, entry, given),
               operator=operator, passphrase_file=passphrase_file, home=home, done="受領確認を記録しました")
 
 

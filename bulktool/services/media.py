@@ -10,7 +10,8 @@ from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bulktool import custody, drive
+from bulktool import custody, drive, keys
+from bulktool import receipt as receipt_proof
 from bulktool.keys import KeyPair
 from bulktool.ledger import Ledger
 from bulktool.messages import BulkError, shown
@@ -35,13 +36,13 @@ def identify(registry: Registry, terminal_pub: Ed25519PublicKey, path: Path, dep
     return media
 
 
-def register(writer: LedgerWriter, registry: Registry, keys: KeyPair, path: Path, media_id: str, department: str,
+def register(writer: LedgerWriter, registry: Registry, terminal: KeyPair, path: Path, media_id: str, department: str,
              device: Device = drive.device_info) -> Media:
     if registry.department(department) is None:
         raise BulkError("E-DEP-001", department=department)
     drive.check_drive(path)
     try:
-        held = drive.read_media_file(path, keys.public.ed25519)
+        held = drive.read_media_file(path, terminal.public.ed25519)
     except BulkError:
         held = None  # no valid media ID file of this terminal: the drive may be registered
     if held is not None:
@@ -53,7 +54,7 @@ def register(writer: LedgerWriter, registry: Registry, keys: KeyPair, path: Path
                   None, None)
     data = drive.media_document({"media_id": media_id, "department": department, "product": product,
                                  "serial": serial, "terminal_id": writer.actor.terminal_id,
-                                 "registered_at": media.registered_at}, keys.ed25519.sign)
+                                 "registered_at": media.registered_at}, terminal.ed25519.sign)
     drive.write_atomic(path, drive.MEDIA_FILE, data)
     registry.add_media(media)
     writer.record("媒体登録", media_id=media_id, department=department,
@@ -110,15 +111,30 @@ def handover(writer: LedgerWriter, ledger: Ledger, entry: int) -> dict:
                          purpose=e.get("purpose"), files=e.get("files"), note="照会結果を媒体とともに照会元へ受け渡し")
 
 
-def receipt(writer: LedgerWriter, ledger: Ledger, copies: CopyStore, entry: int) -> dict:
-    """受領確認 of an 出力 or 再発行, after its 受渡: the kept copy of that exchange is no longer needed."""
+def receipt(writer: LedgerWriter, ledger: Ledger, registry: Registry, copies: CopyStore, entry: int,
+            proof: tuple[str, bytes] | None = None) -> dict:
+    """受領確認 of an 出力 or 再発行, after its 受渡: the kept copy of that exchange is no longer
+    needed. With `proof` (the 受領証's file name and bytes) the department's signature, the entry
+    and the result's hash are checked and the 受領証's SHA-256 ledgered; without it, the entry
+    says that the 受領確認 rests on the operator's word."""
     e = output_entry(ledger, entry)
     custody.check_receipt(e["seq"], ledger.find(event="受渡", ref=e["seq"]),
                           ledger.find(event="受領確認", ref=e["seq"]))
-    dropped = copies.drop(acceptance_of(ledger, e))
-    note = "照会元が照会結果の受領を確認" + ("（再発行用の保管コピーを消去）" if dropped else "")
+    acceptance = acceptance_of(ledger, e)
+    files = None
+    if proof is not None:
+        name, data = proof
+        dep = registry.department(e.get("department") or "")
+        key = keys.read_public(dep.public_key.encode("utf-8")) if dep and dep.public_key else None
+        result = next((f for f in e.get("files") or [] if f["name"].startswith(drive.RESULT_PREFIX)), {})
+        receipt_proof.check(data, entry=acceptance, department=e.get("department") or "",
+                            container_sha256=result.get("sha256", ""), key=key)
+        files = [{"name": shown(Path(name).name, 80), "sha256": drive.sha256(data)}]
+    dropped = copies.drop(acceptance)
+    note = ("照会元の受領証（署名確認済み）により受領を確認" if proof is not None
+            else "照会元の受領を操作者が確認（受領証なし）") + ("。再発行用の保管コピーを消去" if dropped else "")
     return writer.record("受領確認", ref=e["seq"], media_id=e.get("media_id"), department=e.get("department"),
-                         purpose=e.get("purpose"), note=note)
+                         purpose=e.get("purpose"), files=files, note=note)
 
 
 def lend(writer: LedgerWriter, registry: Registry, media_id: str, department: str) -> dict:
