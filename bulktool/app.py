@@ -92,7 +92,7 @@ class Command:
         self.facts = LogFacts(counts or None, hashes or None)
 
     def close(self) -> None:
-        for name in ("ledger", "store", "oplog"):
+        for name in ("ledger", "store", "oplog", "copies"):
             obj = self.__dict__.get(name)
             if obj is not None:
                 obj.close()
@@ -106,10 +106,12 @@ def housekeeping(c: Command) -> None:
         if not got:
             return  # an exchange is running; its 受付 is not dangling
         for acceptance in c.ledger.open_receipts():
+            c.copies.drop(acceptance["seq"])  # a failed exchange's result is not kept for re-issue
             c.writer.record("失敗", ref=acceptance["seq"], media_id=acceptance.get("media_id"),
                             department=acceptance.get("department"), purpose=acceptance.get("purpose"),
                             error_code="E-EXC-001", note="受付後に処理が完了しなかったため失敗として閉じました")
-    erase_expired(c.copies, c.writer, retention_days=c.ws.retention().reissue_days)
+        # under the same lock: no exchange is between writing a copy and recording its key
+        erase_expired(c.copies, c.writer, retention_days=c.ws.retention().reissue_days)
 
 
 @contextmanager

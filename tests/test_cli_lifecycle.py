@@ -48,14 +48,14 @@ def test_receipt_of_a_reissue_drops_the_kept_copy(cli, world):
     pw = put_zip_request(cli, world, d1)
     exchange_ok(cli, d1, pw)
     out = output_entry(cli)
-    copy = cli.home / "reissue" / f"{out['参照番号']}.bte"
+    copy = cli.home / "reissue" / f"{out['参照番号']}.bin"
     assert copy.exists()
     cli.ok("reissue", out["番号"], str(d2), as_="op01")
     again = ledger_rows(cli)[-1]
     assert again["事象"] == "再発行"
     cli.ok("media", "handover", again["番号"], as_="op01")
     cli.ok("media", "receipt", again["番号"], as_="op01")
-    assert not copy.exists() and not copy.with_suffix(".json").exists()
+    assert not copy.exists()
     assert "保管コピーを消去" in ledger_rows(cli)[-1]["備考"]
     r = cli("reissue", out["番号"], str(d2), as_="op01")
     assert r.exit_code == 1 and "E-MED-016" in r.output
@@ -64,13 +64,13 @@ def test_expired_reissue_copies_are_erased_and_ledgered(cli, world):
     d1 = world["drives"][0]
     pw = put_zip_request(cli, world, d1)
     exchange_ok(cli, d1, pw)
-    assert list((cli.home / "reissue").glob("*.bte"))
+    assert list((cli.home / "reissue").glob("*.bin"))
     cfg = cli.home / "config.json"
     conf = json.loads(cfg.read_text())
     conf["reissue_retention_days"] = 0
     cfg.write_text(json.dumps(conf))
     cli.ok("store", "stats", as_="op01")
-    assert not list((cli.home / "reissue").glob("*.bte"))
+    assert not list((cli.home / "reissue").glob("*.bin"))
     assert ledger_rows(cli)[-1]["事象"] == "消去"
 
 
@@ -200,7 +200,7 @@ def test_a_table_refused_mid_stream_writes_nothing(cli, world):
     assert drive_state(d1) == before
     last = ledger_rows(cli)[-1]
     assert last["事象"] == "拒否" and last["エラーコード"] == "E-REQ-006"
-    assert not list((cli.home / "reissue").glob("*.bte"))
+    assert not list((cli.home / "reissue").glob("*.bin"))
 
 
 def test_fingerprints_print_whole_on_one_line_for_the_paper_comparison(world):
