@@ -80,8 +80,8 @@ def run_demo(people: int = 20_000, seed: int = 2026, say: Callable[[str, str], N
         gen.mkdir()
         summary = generate(people, seed, gen, today=clock.today())
         with logged_in(home, "admin01", pw["admin"], "store load", clock=clock) as s:
-            for kind in KINDS:
-                store_service.load(s.store, kind, [gen / f"{kind}.csv"])
+            loads = [(store_service.load(s.store, kind, [gen / f"{kind}.csv"]), [gen / f"{kind}.csv"]) for kind in KINDS]
+            store_service.record_load(s.writer, loads, note="デモ用の合成データの取込")
         step(f"bulktool store generate --people {people} --seed {seed}",
              f"合成住民 {people:,} 人（本人確認情報 {summary.jumin_rows:,} 行、附票 {summary.fuhyo_rows:,} 行）を検証して取込")
         truth = list(iter_people(people, seed, today=clock.today()))

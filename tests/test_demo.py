@@ -21,5 +21,5 @@ def test_every_hit_is_the_right_person_on_a_noisy_labelled_request(tmp_path):
         assert ex["agree"] == ex["rows"], ex
         assert ex["counts"].get("30", 0) > 0  # near-duplicates come out 複数該当
         assert ex["counts"].get("90", 0) > 0  # name + birth date alone is never a hit
-    assert report.ledger_entries == 9
+    assert report.ledger_entries == 10  # 開設, 2 登録変更, 取込, 2 媒体登録, 2 × (受付, 出力)
     assert not list(tmp_path.iterdir())  # the temporary workspace and drives are gone

@@ -123,3 +123,19 @@ def test_a_lost_drive_reports_what_it_held_counts_only(cli, world):
     r = cli("media", "lost", "M001", "--approval", "x", as_="sec01")
     assert r.exit_code == 1 and "E-MED-018" in r.output
     assert request_table  # (the shared request maker stays importable for the fixtures)
+
+
+def test_every_store_load_is_ledgered_and_cited_by_the_next_output(cli, world):
+    import hashlib
+
+    generated = [r for r in ledger_rows(cli) if r["事象"] == "取込"]
+    assert len(generated) == 1 and "合成データ" in generated[0]["備考"]
+    jumin = world["gen"] / "jumin.csv"
+    cli.ok("store", "load", "--kind", "jumin", str(jumin))
+    entry = ledger_rows(cli)[-1]
+    assert entry["事象"] == "取込" and entry["ファイル"] == f"jumin.csv:{hashlib.sha256(jumin.read_bytes()).hexdigest()}"
+    rows = len(jumin.read_text(encoding="utf-8").splitlines()) - 1
+    assert f"jumin_rows={rows}" in entry["件数"] and "jumin_inserted=0" in entry["件数"]  # idempotent reload
+    d1 = world["drives"][0]
+    exchange_ok(cli, d1, put_zip_request(cli, world, d1))
+    assert last_output(cli)["provided"]["store_entry"] == int(entry["番号"])

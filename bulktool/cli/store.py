@@ -61,8 +61,9 @@ def store_load(files: List[Path] = typer.Argument(..., metavar="FILE…"),
         except BulkError as err:
             _print_problems(err)
             raise
+        entry = store_service.record_load(s.writer, [(report, files)], note=f"本人確認情報ファイルの取込（{kind}）")
         s.log({"rows": report.rows, "inserted": report.inserted})
-    console.print(f"取り込みました: {report}")
+    console.print(f"取り込みました: {report}（管理簿 {entry['seq']} 番）")
 
 
 @store_app.command("generate")
@@ -74,8 +75,11 @@ def store_generate(people: int = typer.Option(..., "--people"), seed: int = type
     """合成（架空）の住民データを生成し、store load と同じ検証を通して取り込む。"""
     with session(home, operator, passphrase_file, "store generate") as s:
         with tempfile.TemporaryDirectory(dir=s.ws.path("tmp")) as tmp, _load_progress() as progress:
-            stats = store_service.generate_and_load(s.store, people=people, seed=seed, directory=out or Path(tmp),
-                                                    today=s.clock.today(), progress=progress)
+            directory = out or Path(tmp)
+            stats, reports = store_service.generate_and_load(s.store, people=people, seed=seed, directory=directory,
+                                                             today=s.clock.today(), progress=progress)
+            store_service.record_load(s.writer, [(r, [directory / f"{r.kind}.csv"]) for r in reports],
+                                      note=f"合成データの生成と取込（{people} 人、seed {seed}）")
         s.log({"people": people})
     console.print(f"合成データ {people:,} 人分を生成し取り込みました（seed {seed}）。")
     _stats_table(stats)

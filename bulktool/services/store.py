@@ -2,6 +2,7 @@
 through the same validation (a test and training store)."""
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -11,6 +12,7 @@ from bulktool.model import KINDS
 from bulktool.store.backend import StoreBackend
 from bulktool.store.generate import generate
 from bulktool.store.load import LoadReport, load_files
+from bulktool.writer import LedgerWriter
 
 # progress(kind, rows_read, bytes_read, bytes_total), as store.load's callback with the kind first
 LoadProgress = Callable[[str, int, int, int], None]
@@ -25,11 +27,29 @@ def load(store: StoreBackend, kind: str, paths: list[Path], progress: LoadProgre
 
 
 def generate_and_load(store: StoreBackend, *, people: int, seed: int, directory: Path, today: date,
-                      progress: LoadProgress | None = None) -> dict[str, int]:
+                      progress: LoadProgress | None = None) -> tuple[dict[str, int], list[LoadReport]]:
     """Generate `people` synthetic residents as dumps in `directory`, load both files, and return
-    the store's counts as of `today`."""
+    the store's counts as of `today` and the loads' reports."""
     directory.mkdir(parents=True, exist_ok=True)
     generate(people, seed, directory, today=today)
-    for kind in KINDS:
-        load(store, kind, [directory / f"{kind}.csv"], progress)
-    return store.stats(today.isoformat())
+    reports = [load(store, kind, [directory / f"{kind}.csv"], progress) for kind in KINDS]
+    return store.stats(today.isoformat()), reports
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def record_load(writer: LedgerWriter, loads: list[tuple[LoadReport, list[Path]]], note: str) -> dict:
+    """The 取込 entry of a store load: every dump file's name and SHA-256, the rows read and the
+    versions stored per kind. An 出力 cites the latest 取込 as the store that answered it."""
+    files = [{"name": p.name, "sha256": file_sha256(p)} for _, paths in loads for p in paths]
+    counts: dict[str, int] = {}
+    for report, _ in loads:
+        counts[f"{report.kind}_rows"] = counts.get(f"{report.kind}_rows", 0) + report.rows
+        counts[f"{report.kind}_inserted"] = counts.get(f"{report.kind}_inserted", 0) + report.inserted
+    return writer.record("取込", files=files, counts=counts, note=note)
