@@ -24,7 +24,8 @@ from bulktool.oplog import OperationLog
 from bulktool.registry import Operator, Registry
 from bulktool.services.copies import CopyStore, erase_expired
 from bulktool.session import active_lock, authenticate, log_outcome, open_oplog
-from bulktool.store.sqlite import SqliteStore
+from bulktool.store.backend import StoreBackend
+from bulktool.store.url import LOADING_COMMANDS, open_store
 from bulktool.workspace import Workspace
 from bulktool.writer import Actor, LedgerWriter
 
@@ -70,8 +71,9 @@ class Command:
         return LedgerWriter(self.ledger, self.keys.ed25519, self.actor, self.clock)
 
     @cached_property
-    def store(self) -> SqliteStore:
-        return SqliteStore.open(self.ws.path("store.sqlite"))
+    def store(self) -> StoreBackend:
+        """The workspace's store: SQLite, or PostgreSQL (as the owner role for the loading commands)."""
+        return open_store(self.ws.home, self.ws.store_url(load=self.name in LOADING_COMMANDS))
 
     @cached_property
     def oplog(self) -> OperationLog:

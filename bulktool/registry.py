@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "department list": {"administrator"},
     "store load": {"administrator"},
     "store generate": {"administrator"},
+    "store migrate": {"administrator"},
     "disclosure": {"administrator"},
     "oplog purge": {"administrator"},
     "store stats": _ALL,

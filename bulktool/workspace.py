@@ -3,7 +3,8 @@
 Layout (every directory 0700, every file 0600):
     config.json        terminal ID, retention settings, limits
     registry.sqlite    operators (with their key slots), departments, media
-    store.sqlite       the prefectural store and the provision record (personal data)
+    store.sqlite       the prefectural store and the provision record (personal data), unless the
+                       config names a PostgreSQL store ("store": URL)
     ledger.sqlite      the 管理簿
     oplog.sqlite       the 操作履歴
     keys/terminal.key  the terminal's private keys, encrypted under a random key-encryption key
@@ -136,6 +137,11 @@ class Workspace:
     def retention(self) -> Retention:
         """The retention periods in force for this workspace."""
         return Retention.from_config(self.config)
+
+    def store_url(self, *, load: bool = False) -> str | None:
+        """The PostgreSQL URL of the store (config "store"; with load=True the owner role's
+        "store_load" when set), or None: the SQLite file store.sqlite (docs/postgresql.md)."""
+        return (load and self.config.get("store_load")) or self.config.get("store") or None
 
     def save_config(self) -> None:
         data = json.dumps(self.config, ensure_ascii=False, indent=2).encode("utf-8")

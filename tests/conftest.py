@@ -1,9 +1,13 @@
-"""Shared fixtures: a CLI runner and a ready workspace with one operator of each role."""
+"""Shared fixtures: a CLI runner and a ready workspace with one operator of each role, on each
+store backend (`store_backend`: SQLite, and PostgreSQL in a throwaway cluster started once per
+test session and worker — tests/pgcluster.py; a test that cannot reach it fails, never skips)."""
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +19,8 @@ from bulktool.cli import app
 from bulktool.cli.common import using_clock
 from bulktool.clock import Clock, FixedClock, SystemClock
 from bulktool.registry import fiscal_year_end
+
+import pgcluster
 
 # The suite's clock: fixed, so that no test expires with the calendar; every date a fixture
 # writes (training dates above all) is derived from it. A test may pass another clock
@@ -75,12 +81,13 @@ class Cli:
         return r
 
 
-def make_cli(home: Path, tmp: Path, clock: Clock | None = None) -> Cli:
+def make_cli(home: Path, tmp: Path, clock: Clock | None = None, store: str | None = None) -> Cli:
     """A workspace with admin01 (administrator), op01 (operator), sec01 (security), aud01 (auditor),
-    all trained this fiscal year by `clock`."""
+    all trained this fiscal year by `clock`; its store in PostgreSQL when `store` (a URL) is given."""
     c = Cli(home, tmp, clock)
     r = c.raw("init", "--terminal-id", "T001", "--admin", "admin01", "--home", str(c.home),
-              "--passphrase-file", c.passfile("admin01"), "--trained-on", c.trained_on)
+              "--passphrase-file", c.passfile("admin01"), "--trained-on", c.trained_on,
+              *(["--store", store] if store else []))
     assert r.exit_code == 0, r.output
     for oid, role in (("op01", "operator"), ("sec01", "security"), ("aud01", "auditor")):
         c.ok("operator", "add", oid, "--name", f"職員{oid}", "--role", role, "--trained-on", c.trained_on,
@@ -88,12 +95,58 @@ def make_cli(home: Path, tmp: Path, clock: Clock | None = None) -> Cli:
     return c
 
 
+# --- the store backends --------------------------------------------------------------------
+BACKENDS = ("sqlite", "postgresql")
+_schemas = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One PostgreSQL cluster per test session and xdist worker (~1 s), or BULKTOOL_TEST_PG."""
+    cluster = pgcluster.start(settings={"fsync": "off", "full_page_writes": "off"})
+    yield cluster
+    cluster.stop()
+
+
+def new_pg_url(cluster) -> str:
+    """The URL of a new, empty schema of the test cluster (one per store: tests never share one)."""
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    return cluster.url(schema=name)
+
+
+def new_store(backend: str, request, directory: Path):
+    """A new, empty store of `backend` (a store/backend.py StoreBackend)."""
+    if backend == "sqlite":
+        from bulktool.store.sqlite import SqliteStore
+
+        return SqliteStore.create(directory / "store.sqlite")
+    from bulktool.store.postgresql import PostgresStore
+
+    return PostgresStore.create(new_pg_url(request.getfixturevalue("pg_cluster")))
+
+
+@pytest.fixture(params=BACKENDS)
+def store_backend(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def cli(request, tmp_path: Path) -> Cli:
+def store_url(store_backend, request) -> str | None:
+    """None (the workspace's SQLite file) or the URL of a new PostgreSQL schema."""
+    return None if store_backend == "sqlite" else new_pg_url(request.getfixturevalue("pg_cluster"))
+
+
+@pytest.fixture
+def cli(request, tmp_path: Path, store_url) -> Cli:
     """On the suite's fixed clock; a test marked `system_clock` (it runs bulktool in subprocesses,
-    which read the machine's clock) gets the system clock, its dates still derived from it."""
+    which read the machine's clock) gets the system clock, its dates still derived from it. Once
+    per store backend."""
     clock = SystemClock() if request.node.get_closest_marker("system_clock") else None
-    return make_cli(tmp_path / "ws", tmp_path, clock)
+    return make_cli(tmp_path / "ws", tmp_path, clock, store=store_url)
 
 
 # --- an exchange-ready world: store, department with keys, registered drives -------------

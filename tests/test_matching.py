@@ -10,6 +10,7 @@ from bulktool.model import TARGET_FUHYO, MatchResult, RowError, SearchCondition,
 from bulktool.store.load import load_files
 from bulktool.store.schema import KIND_FUHYO, KIND_JUMIN
 from bulktool.store.sqlite import SqliteStore
+from conftest import BACKENDS, new_store
 from test_store_load import code, fuhyo_row, jumin_row, kojin, write_csv
 
 TODAY = date(2025, 4, 1)
@@ -63,10 +64,10 @@ FUHYO = [
 ]
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("store")
-    s = SqliteStore.create(tmp / "store.sqlite")
+    s = new_store(request.param, request, tmp)
     load_files(s, KIND_JUMIN, [write_csv(tmp / "j.csv", KIND_JUMIN, [jumin_row(**r) for r in JUMIN])])
     load_files(s, KIND_FUHYO, [write_csv(tmp / "f.csv", KIND_FUHYO, [fuhyo_row(**r) for r in FUHYO])])
     yield s
@@ -318,12 +319,17 @@ def test_a_caller_that_stops_early_leaves_no_lookup_running(store):
     assert one(store, cond(jumin_code=code(1))).status is Status.HIT  # the connection is free
 
 
-def test_a_store_row_with_the_wrong_cell_count_stops_matching_with_e_sto_007(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_store_row_with_the_wrong_cell_count_stops_matching_with_e_sto_007(backend, request, tmp_path):
     from bulktool.messages import BulkError
 
-    s = SqliteStore.create(tmp_path / "store.sqlite")
+    s = new_store(backend, request, tmp_path)
     load_files(s, KIND_JUMIN, [write_csv(tmp_path / "j.csv", KIND_JUMIN, [jumin_row(**r) for r in JUMIN])])
-    s.db.execute("UPDATE jumin SET packed = packed || char(31) WHERE jumin_code = ?", (code(3),))
+    if isinstance(s, SqliteStore):
+        s.db.execute("UPDATE jumin SET packed = packed || char(31) WHERE jumin_code = ?", (code(3),))
+    else:
+        s.db.execute("UPDATE jumin SET packed = packed || chr(31) WHERE jumin_code = %s", (code(3),))
+        s.db.commit()
     with pytest.raises(BulkError) as err:
         list(match([cond(1, jumin_code=code(1)), cond(2, jumin_code=code(3))], s, as_of=TODAY,
                    kojin_bango_for_fuhyo=False))

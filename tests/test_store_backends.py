@@ -1,4 +1,6 @@
-"""store/sqlite.py: file mode, in-memory temp storage, batch lookups, provisions, stats."""
+"""The store backends (store/sqlite.py, store/postgresql.py), each test on both unless it is about
+one backend's own layout: batch lookups against backend.in_force, provisions, stats; SQLite's
+file mode and in-memory temp storage; PostgreSQL's roles, connections and logs."""
 from __future__ import annotations
 
 import stat
@@ -13,12 +15,12 @@ from bulktool.store.load import load_files
 from bulktool.store.schema import KIND_FUHYO, KIND_JUMIN
 from bulktool.store.sqlite import SqliteStore
 from bulktool.store.stats import render_rows, store_stats
+from conftest import BACKENDS, new_store
 from test_store_load import code, fuhyo_row, jumin_row, kojin, write_csv
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SqliteStore.create(tmp_path / "store.sqlite")
+def _filled(s, tmp_path):
+    """Three persons' histories (deleted, removed and future-dated rows among them) in store `s`."""
     jumin = [
         jumin_row(**{"住民票コード": code(1), "個人番号": kojin(1)}),
         jumin_row(**{"住民票コード": code(1), "個人番号": kojin(1), "更新順番号": "2", "異動年月日": "2016-01-01",
@@ -42,7 +44,20 @@ def store(tmp_path):
     s.close()
 
 
-def test_store_file_is_private_and_temp_storage_is_memory(tmp_path, store):
+@pytest.fixture
+def store(store_backend, request, tmp_path):
+    """The histories in a store of each backend."""
+    yield from _filled(new_store(store_backend, request, tmp_path), tmp_path)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    """The histories in a SQLite store: tests of SQLite's own file and layout."""
+    yield from _filled(SqliteStore.create(tmp_path / "store.sqlite"), tmp_path)
+
+
+def test_store_file_is_private_and_temp_storage_is_memory(tmp_path, sqlite_store):
+    store = sqlite_store
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert store.db.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
     reopened = SqliteStore.open(store.path)
@@ -50,7 +65,7 @@ def test_store_file_is_private_and_temp_storage_is_memory(tmp_path, store):
     reopened.close()
 
 
-def test_sqlite_store_satisfies_the_protocol(store):
+def test_the_store_satisfies_the_protocol(store):
     backend: StoreBackend = store
     for name in ("begin_load", "load_batch", "commit_load", "rollback_load", "lookup_jumin_by_codes",
                  "lookup_jumin_by_kojin_bango", "lookup_jumin_by_four", "lookup_fuhyo_by_codes",
@@ -58,7 +73,8 @@ def test_sqlite_store_satisfies_the_protocol(store):
         assert callable(getattr(backend, name))
 
 
-def test_indexes_are_rebuilt_after_a_bulk_load(store):
+def test_indexes_are_rebuilt_after_a_bulk_load(sqlite_store):
+    store = sqlite_store
     names = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"jumin_kojin", "jumin_four", "fuhyo_four", "fuhyo_four_last", "provisions_code"} <= names
 
@@ -168,7 +184,8 @@ def test_a_store_of_another_layout_is_refused_at_open_not_misread(tmp_path):
     assert f"版 1" in err.value.message and f"版 {LAYOUT}" in err.value.message
 
 
-def test_rows_carry_every_column_converted_and_never_show_values_in_repr(store):
+def test_rows_carry_every_column_converted_and_never_show_values_in_repr(sqlite_store):
+    store = sqlite_store
     from bulktool.store.backend import StoredRow
     from bulktool.store.sqlite import stored_columns, unpack
 
@@ -206,12 +223,13 @@ def test_a_new_store_takes_the_page_size_asked_for_and_4096_by_default(tmp_path)
        st.lists(st.tuples(st.integers(0, 2), st.dates(date(2000, 1, 1), date(2030, 12, 31))), max_size=8,
                 unique_by=lambda v: v),
        st.dates(date(1999, 1, 1), date(2031, 12, 31)))
-def test_the_sql_choice_of_the_record_in_force_is_the_rule_on_random_histories(tmp_path_factory, jumin_versions,
-                                                                                fuhyo_versions, day):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_sql_choice_of_the_record_in_force_is_the_rule_on_random_histories(backend, request, tmp_path_factory,
+                                                                                jumin_versions, fuhyo_versions, day):
     """Random histories — update order unrelated to dates, deleted rows, future rows — loaded for
     real: every lookup's record in force equals backend.in_force over the stored versions."""
     tmp = tmp_path_factory.mktemp("hist")
-    s = SqliteStore.create(tmp / "store.sqlite")
+    s = new_store(backend, request, tmp)
     try:
         load_files(s, KIND_JUMIN, [write_csv(tmp / "j.csv", KIND_JUMIN, [
             jumin_row(**{"住民票コード": code(p), "個人番号": kojin(p), "更新順番号": str(seq),
@@ -232,7 +250,8 @@ def test_the_sql_choice_of_the_record_in_force_is_the_rule_on_random_histories(t
         s.close()
 
 
-def test_the_sql_removal_rule_is_model_is_removal(store):
+def test_the_sql_removal_rule_is_model_is_removal(sqlite_store):
+    store = sqlite_store
     """stats counts 消除者 in SQL built from model's REMOVAL_REASONS and REMOVAL_SUFFIX: it must
     answer as model.is_removal does (the rule matching uses)."""
     from bulktool.model import is_removal

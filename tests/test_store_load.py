@@ -1,4 +1,5 @@
-"""store/load.py: every validation rule, line numbers, all-or-nothing, idempotency."""
+"""store/load.py: every validation rule, line numbers, all-or-nothing, idempotency — into a store of
+each backend."""
 from __future__ import annotations
 
 import csv
@@ -60,14 +61,22 @@ def write_csv(path: Path, kind: str, rows: list[list[str]], header=None) -> Path
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SqliteStore.create(tmp_path / "store.sqlite")
+def store(store_backend, request, tmp_path):
+    from conftest import new_store
+
+    s = new_store(store_backend, request, tmp_path)
     yield s
     s.close()
 
 
 def count(store, kind: str = KIND_JUMIN) -> int:
     return store.db.execute(f"SELECT count(*) FROM {kind}").fetchone()[0]
+
+
+def index_names(store) -> set[str]:
+    if isinstance(store, SqliteStore):
+        return {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return {r[0] for r in store.db.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
 
 
 def load_one_bad(store, tmp_path, **values) -> list:
@@ -151,8 +160,7 @@ def test_nothing_of_the_command_is_committed_when_a_later_file_is_bad(store, tmp
     assert [(p.file, p.line) for p in exc.value.problems] == [("b.csv", 2)]
     assert count(store) == 0
     # the indexes dropped for the bulk load of an empty table are back after the rollback
-    names = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"jumin_kojin", "jumin_four"} <= names
+    assert {"jumin_kojin", "jumin_four"} <= index_names(store)
     assert load_files(store, KIND_JUMIN, [good]).inserted == 5
 
 

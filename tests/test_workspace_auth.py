@@ -30,6 +30,9 @@ def test_init_makes_private_workspace(cli):
     for sub in ("keys", "reissue", "tmp"):
         assert stat.S_IMODE((home / sub).stat().st_mode) == 0o700
     for f in ("config.json", "registry.sqlite", "store.sqlite", "ledger.sqlite", "keys/terminal.key"):
+        if f == "store.sqlite" and '"store": "postgresql' in (home / "config.json").read_text(encoding="utf-8"):
+            assert not (home / f).exists()  # the store is in PostgreSQL
+            continue
         assert stat.S_IMODE((home / f).stat().st_mode) == 0o600, f
     # the private key file holds no PEM/raw key in clear
     assert b"PRIVATE" not in (home / "keys/terminal.key").read_bytes()

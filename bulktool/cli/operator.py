@@ -22,6 +22,9 @@ def init(
     admin_id: str = typer.Option(..., "--admin", help="最初の管理者の操作者ID"),
     name: Optional[str] = typer.Option(None, "--name", help="管理者の氏名（省略時は操作者ID）"),
     trained_on: Optional[str] = typer.Option(None, "--trained-on", help="研修受講日 YYYY-MM-DD（省略時は今日）"),
+    store: Optional[str] = typer.Option(None, "--store", metavar="URL",
+                                        help="本人確認情報ファイルを置く PostgreSQL の空のデータベース "
+                                             "postgresql://…（省略時は作業領域内の SQLite ファイル）"),
     passphrase_file: Optional[str] = PassFileOpt,
     home: Optional[str] = HomeOpt,
 ):
@@ -29,7 +32,7 @@ def init(
     secret = read_secret(passphrase_file, "管理者のパスフレーズ", confirm=True, option="--passphrase-file")
     ws, fingerprint = operators.init_workspace(home, terminal_id=terminal_id, admin_id=admin_id, name=name,
                                                trained_on=parse_day(trained_on, "--trained-on"), passphrase=secret,
-                                               clock=clock())
+                                               clock=clock(), store=store)
     console.print(f"作業領域を作成しました: {ws.home}")
     console.print(f"操作端末ID: {terminal_id}　管理者: {admin_id}")
     console.print(f"端末公開鍵のフィンガープリント: [bold]{fingerprint}[/]")

@@ -105,6 +105,23 @@ def store_stats(operator: Optional[str] = OperatorOpt, passphrase_file: Optional
     _stats_table(stats)
 
 
+@store_app.command("migrate")
+@handles_errors
+def store_migrate(to: str = typer.Option(..., "--to", metavar="URL", help="移行先 PostgreSQL の空のデータベース postgresql://…"),
+                  operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+                  home: Optional[str] = HomeOpt):
+    """SQLite の本人確認情報ファイルを PostgreSQL へ移し、全行の件数とハッシュを照合してから切り替える。"""
+    with session(home, operator, passphrase_file, "store migrate") as s:
+        with _load_progress() as progress:
+            report = store_service.migrate_to(s.ws, s.store, to,
+                                              lambda table, rows: progress(table, rows, 0, 0))
+        s.log({f"{table}_rows": n for table, n in report.rows.items()})
+    console.print(f"移行し、全行の件数とハッシュが一致しました: {report}")
+    for table, value in report.digests.items():
+        console.print(f"  {table}: {value}")
+    console.print("以後この作業領域は PostgreSQL の保存先を使います。store.sqlite は確認後に安全に消去してください。")
+
+
 @app.command("disclosure")
 @handles_errors
 def disclosure(code_file: Optional[str] = typer.Option(None, "--code-file", help="住民票コードを読むファイル（- は標準入力）"),

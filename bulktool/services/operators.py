@@ -13,7 +13,7 @@ from bulktool.ledger import Ledger
 from bulktool.messages import BulkError
 from bulktool.registry import ROLES, Operator, Registry, fiscal_year_end_after
 from bulktool.session import OPERATOR_ID, log_outcome
-from bulktool.store.sqlite import SqliteStore
+from bulktool.store.url import SQLITE_FILE, check_url, create_store
 from bulktool.workspace import Workspace
 from bulktool.writer import LedgerWriter
 
@@ -36,13 +36,17 @@ def check_operator_id(operator_id: str) -> str:
 
 
 def init_workspace(home, *, terminal_id: str, admin_id: str, name: str | None, trained_on: date | None,
-                   passphrase: bytes, clock: Clock) -> tuple[Workspace, str]:
+                   passphrase: bytes, clock: Clock, store: str | None = None) -> tuple[Workspace, str]:
     """A new workspace with its terminal keys, store, ledger genesis and first administrator.
-    Returns the workspace and the terminal key's fingerprint. A second init changes nothing."""
+    Returns the workspace and the terminal key's fingerprint. A second init changes nothing.
+    `store`: the URL of an empty PostgreSQL database (schema) to hold the store, else the SQLite
+    file store.sqlite."""
     check_passphrase(passphrase)
     check_operator_id(admin_id)
+    if store:
+        check_url(store)
     ws = Workspace.create(home, terminal_id, clock.timestamp())
-    created = [ws.path(n) for n in ("registry.sqlite", "store.sqlite", "ledger.sqlite", "oplog.sqlite",
+    created = [ws.path(n) for n in ("registry.sqlite", SQLITE_FILE, "ledger.sqlite", "oplog.sqlite",
                                     wsmod.TERMINAL_KEY, wsmod.TERMINAL_PUB)]
     try:
         kp = keys.generate(terminal_id)
@@ -58,13 +62,16 @@ def init_workspace(home, *, terminal_id: str, admin_id: str, name: str | None, t
                                            wsmod.wrap_kek(kek, passphrase, admin_id)), clock.timestamp())
         finally:
             registry.close()
-        SqliteStore.create(ws.path("store.sqlite")).close()
+        create_store(ws.home, store)
+        if store:
+            ws.config["store"] = store
         with Ledger(ws.path("ledger.sqlite")) as ledger:
             ledger.append({"event": "開設", "operator_id": admin_id, "terminal_id": terminal_id,
                            "note": f"作業領域の開設（端末鍵 {kp.public.fingerprint}）"},
                           key=kp.ed25519, timestamp=clock.timestamp())
-        for p in (ws.home / "ledger.sqlite", ws.home / "store.sqlite"):
-            os.chmod(p, 0o600)
+        for p in (ws.home / "ledger.sqlite", ws.home / SQLITE_FILE):
+            if p.exists():
+                os.chmod(p, 0o600)
         ws.save_config()  # last: its presence marks a complete workspace
     except BaseException:
         for p in created:

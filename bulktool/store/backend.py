@@ -1,7 +1,7 @@
 """The seam between the tool and the database holding the prefectural store.
 
-SQLite (store/sqlite.py) is the embedded default; a PostgreSQL backend will implement the same
-protocol. All SQL stays inside the backends; nothing above this seam writes SQL, and nothing
+SQLite (store/sqlite.py) is the embedded default; PostgreSQL (store/postgresql.py) implements the
+same protocol for a server store (store/url.py chooses by the workspace's store URL). All SQL stays inside the backends; nothing above this seam writes SQL, and nothing
 above it knows how a backend lays its rows out.
 
 What goes in
@@ -21,7 +21,7 @@ What comes out
 What a backend decides, and what it does not
   A lookup answers with each linked person's *record in force* on the 基準日 — the one rule of
   SPEC §2, written once in Python below (`in_force`) and checked against every backend's SQL by
-  tests/test_store_sqlite.py — because choosing it in the database keeps the older versions
+  tests/test_store_backends.py on both backends — because choosing it in the database keeps the older versions
   (~40 % of the rows a batch touches) out of Python altogether (docs/store.md「Measured」).
   Whether a condition holds on that record, and what the answer is, is bulktool.matching, pure
   Python, identical for every backend. `versions` returns every stored row (loading checks,
@@ -107,8 +107,10 @@ class StoreBackend(Protocol):
         load transaction. A row whose primary key is already stored is skipped: stored versions
         are immutable (docs/store.md). Returns the number of rows inserted."""
 
-    def commit_load(self) -> None:
-        """Commit, rebuild any dropped index, and return to the safe settings."""
+    def commit_load(self) -> int | None:
+        """Commit, rebuild any dropped index, and return to the safe settings. Returns the
+        number of rows that load_batch counted as inserted but that were dropped at the end as
+        duplicates of an earlier row (a backend that checks uniqueness only then), or None."""
 
     def rollback_load(self) -> None:
         """Undo everything since begin_load (nothing of the command is kept)."""

@@ -198,7 +198,9 @@ def load_files(store, kind: str, paths: Iterable[Path | str], progress: Callable
             raise LoadError(",".join(report.files), problems, bad)
         if progress is not None:
             progress(report.rows, total, total)  # all read: the indexes and the commit come next
-        store.commit_load()
+        # a backend that checks uniqueness only at the end (PostgreSQL's bulk path) says how many
+        # of the rows it counted were dropped as duplicates there
+        report.inserted -= store.commit_load() or 0
     except BaseException:
         store.rollback_load()
         raise

@@ -6,7 +6,7 @@ and batch lookups pass their keys as one JSON parameter (json_each), not through
 
 Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of SPEC §2;
 the columns the SQL reads, the address keys, and one `packed` value holding everything else,
-REAL_COLUMNS / PACKED_COLUMNS below; lookups return every column as a StoredRow),
+store/layout.py; lookups return every column as a StoredRow),
 `provisions` (SPEC §6b). Secondary indexes serve the batch lookups; when a load starts on an
 empty table they are dropped and rebuilt after the load (one sort instead of 10M random inserts).
 """
@@ -16,107 +16,15 @@ import json
 import os
 import sqlite3
 from datetime import date
-from operator import itemgetter
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from bulktool.messages import BulkError
 from bulktool.model import FUHYO_STATUS_REMOVED, REMOVAL_REASONS, REMOVAL_SUFFIX
-from bulktool.store.backend import PRIMARY_KEYS, PROVISION_KEYS, InForce, Row, StoredRow, Versions, record_columns
-from bulktool.store.schema import (COLUMNS, FLAG_COLUMNS, INT_COLUMNS, KIND_FUHYO, KIND_JUMIN, KINDS, UNIT_SEPARATOR,
-                                   converter)
-
-# --- the row layout ------------------------------------------------------------------------------
-# Schema columns stored as real database columns: what the SQL of the lookups and statistics
-# reads. Every other schema column and the name keys travel in ONE packed text value per row
-# (PACKED): the raw CSV cells in schema order, then the name keys, joined by PACK_SEP (U+001F,
-# refused in every text cell at load: schema.UNIT_SEPARATOR), split (`row_from_cells`) only for
-# the rows a lookup returns. Binding 8–10 instead of 33–34 values per row is what makes the bulk
-# load fast (docs/store.md).
-REAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    KIND_JUMIN: ("jumin_code", "update_seq", "change_date", "deleted_flag", "kojin_bango", "birth_date",
-                 "change_reason", "gaiji_flag"),
-    KIND_FUHYO: ("jumin_code", "change_date", "birth_date", "fuhyo_status", "gaiji_flag"),
-}
-INDEXED_KEYS: dict[str, tuple[str, ...]] = {KIND_JUMIN: ("k_addr",), KIND_FUHYO: ("k_addr", "k_last_addr")}
-NAME_KEYS = ("k_name", "k_kana", "k_old_name", "k_old_kana")
-PACKED = "packed"
-PACK_SEP = UNIT_SEPARATOR
-PACKED_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(en for _, en in COLUMNS[kind] if en not in REAL_COLUMNS[kind]) + NAME_KEYS for kind in COLUMNS}
-
-
-def load_columns(kind: str) -> tuple[str, ...]:
-    """The columns of a table, in order: real columns, address keys, packed value."""
-    return REAL_COLUMNS[kind] + INDEXED_KEYS[kind] + (PACKED,)
-
-
-def stored_columns(kind: str) -> tuple[str, ...]:
-    """Every column a lookup returns, in the order it reads them: the real columns and address
-    keys (load_columns without PACKED), then PACKED_COLUMNS."""
-    return load_columns(kind)[:-1] + PACKED_COLUMNS[kind]
-
-
-# (position, converter) of the cells that are not plain text, per kind, over stored_columns
-_CONVERSIONS = {kind: tuple((i, converter(n)) for i, n in enumerate(stored_columns(kind)) if converter(n))
-                for kind in COLUMNS}
-
-
-def row_from_cells(kind: str, names: tuple[str, ...], cells: Sequence[str]) -> StoredRow:
-    """One stored row as {column: value} from its cells as text, in stored_columns(kind) order
-    (`names` is that tuple, passed in so that a caller building many rows looks it up once):
-    empty text → None, then each flag and count through schema.converter. Lookups build every
-    row they return at once: they return records in force, nearly all of which matching reads."""
-    values = [c or None for c in cells]
-    for i, convert in _CONVERSIONS[kind]:
-        values[i] = convert(values[i])
-    return StoredRow(zip(names, values))
-
-
-def unpack(kind: str, packed: str) -> dict[str, Any]:
-    """The packed schema columns of one stored value as {column: value} (see schema.converter)."""
-    cells = packed.split(PACK_SEP)
-    return {n: (convert(c) if convert else (c or None))
-            for n, c, convert in zip(PACKED_COLUMNS[kind], cells, map(converter, PACKED_COLUMNS[kind]))}
-
-
-def _layout(kind: str, batch) -> Iterable[tuple]:
-    """A load batch (backend.record_columns: a Table, or the exact path's tuples) as tuples in
-    load_columns order: real columns typed as schema.converter says (an empty cell NULL),
-    address keys as given, then the packed value (of a Table: joined in C)."""
-    if isinstance(batch, list):
-        return _layout_rows(kind, batch)
-    # imported here: the commands that only read the store never load pyarrow (start-up time)
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def typed(name: str):
-        cells = batch.column(name)
-        if name in FLAG_COLUMNS:
-            return pc.cast(pc.equal(cells, "1"), pa.int64())
-        cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells)
-        return pc.cast(cells, pa.int64()) if name in INT_COLUMNS else cells
-
-    packed = pc.binary_join_element_wise(*[pc.fill_null(batch.column(c), "") for c in PACKED_COLUMNS[kind]], PACK_SEP)
-    columns = [*map(typed, REAL_COLUMNS[kind]), *map(batch.column, INDEXED_KEYS[kind]), packed]
-    return zip(*[c.to_pylist() for c in columns])
-
-
-def _layout_rows(kind: str, rows: list[tuple]) -> Iterator[tuple]:
-    """_layout of row tuples, row by row (the Table's way, in Python: tests compare the two)."""
-    at = {name: i for i, name in enumerate(record_columns(kind))}
-    cells = tuple(c for c in PACKED_COLUMNS[kind] if c not in NAME_KEYS)  # text, never None
-    real, keys, packed, names = (itemgetter(*[at[c] for c in cols]) for cols in (
-        REAL_COLUMNS[kind], INDEXED_KEYS[kind] + ("jumin_code",), cells, NAME_KEYS))
-    typed = [(i, convert) for i, convert in enumerate(map(converter, REAL_COLUMNS[kind])) if convert]
-    for r in rows:
-        values = [c or None for c in real(r)]
-        for i, convert in typed:
-            values[i] = convert(values[i])
-        n1, n2, n3, n4 = names(r)
-        yield (*values, *keys(r)[:-1], f"{PACK_SEP.join(packed(r))}{PACK_SEP}{n1 or ''}{PACK_SEP}{n2 or ''}"
-                                     f"{PACK_SEP}{n3 or ''}{PACK_SEP}{n4 or ''}")
-
+from bulktool.store.backend import PRIMARY_KEYS, PROVISION_KEYS, InForce, Row, Versions
+from bulktool.store.layout import PACKED, load_columns, rows_from_text
+from bulktool.store.layout import stored_columns, tuples as _layout, unpack  # noqa: F401  (tests and benchmarks)
+from bulktool.store.schema import INT_COLUMNS, KIND_FUHYO, KIND_JUMIN, KINDS
 
 # name → DDL of the secondary indexes per table
 INDEXES: dict[str, dict[str, str]] = {
@@ -297,14 +205,7 @@ class SqliteStore:
             sql = f"SELECT count(*), group_concat(x, char(31)) FROM ({_in_force(kind, f'{joined} AS x', where)})"
             args += (as_of,)
         rows, text = self.db.execute(sql, args).fetchone()
-        if not rows:
-            return []
-        names = stored_columns(kind)
-        width = len(names)
-        cells = text.split(PACK_SEP)
-        if len(cells) != rows * width:
-            raise BulkError("E-STO-007", table=kind)
-        return [row_from_cells(kind, names, cells[i:i + width]) for i in range(0, len(cells), width)]
+        return rows_from_text(kind, rows, text)
 
     def _in_force(self, kind: str, where: str, param: list, as_of: str) -> InForce:
         return {row["jumin_code"]: row for row in self._rows(kind, where, param, as_of)}
