@@ -30,8 +30,10 @@ from bulktool.workspace import Workspace
 from bulktool.writer import Actor, LedgerWriter
 
 # The auditor's views of the ledger write nothing to it (`ledger checkpoint` prints and writes
-# nothing): they see an open 受付 as it is, and leave housekeeping to the next other command.
-READS_LEDGER_ONLY = frozenset({"ledger list", "ledger export", "ledger verify", "ledger checkpoint"})
+# nothing, `audit checkpoint` only its 点検, §10): they see an open 受付 as it is, and leave
+# housekeeping to the next other command.
+READS_LEDGER_ONLY = frozenset({"ledger list", "ledger export", "ledger verify", "ledger checkpoint",
+                               "audit reconcile", "audit report", "audit checkpoint"})
 
 
 @dataclass

@@ -35,13 +35,13 @@ PERMISSIONS: dict[str, set[str]] = {
     "media slip": _OP_ADMIN,
     "operator add": {"administrator"},
     "operator revoke": {"administrator"},
-    "operator list": {"administrator"},
+    "operator list": {"administrator", "security", "auditor"},
     "operator unlock": {"administrator", "security"},
     "operator renew": {"administrator", "security"},
     "operator passwd": _ALL,
     "department add": {"administrator"},
     "department update": {"administrator"},
-    "department list": {"administrator"},
+    "department list": {"administrator", "security", "auditor"},
     "store load": {"administrator"},
     "store generate": {"administrator"},
     "store migrate": {"administrator"},
@@ -57,6 +57,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "oplog export": _ALL,
     "audit reconcile": _ALL,
     "audit report": _ALL,
+    "audit checkpoint": {"auditor"},
     "keys export": _ALL,
 }
 

@@ -1,6 +1,7 @@
 """ledger list / export / verify / checkpoint: the 管理簿."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -8,26 +9,38 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, counts_cell, export, handles_errors, read_input, screen_time,
-                                 session)
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, counts_cell, export, handles_errors,
+                                 parse_day, read_input, screen_time, session)
 from bulktool.cli.root import app
 from bulktool.ledger import format_checkpoint, parse_checkpoint
+from bulktool.messages import BulkError
 from bulktool.services import records
 
 ledger_app = typer.Typer(help="管理簿（媒体の管理簿）", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 
 
+EventOpt = typer.Option(None, "--event", metavar="EVENT", help="事象（例: 出力）")
+SinceOpt = typer.Option(None, "--since", metavar="DATE", help="この日から（YYYY-MM-DD）")
+UntilOpt = typer.Option(None, "--until", metavar="DATE", help="この日まで（YYYY-MM-DD）")
+MediaOpt = typer.Option(None, "--media", metavar="ID", help="媒体ID")
+DepartmentOpt = typer.Option(None, "--department", metavar="CODE", help="照会元コード")
+
+
 @ledger_app.command("list")
 @handles_errors
-def ledger_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+def ledger_list(event: Optional[str] = EventOpt, since: Optional[str] = SinceOpt, until: Optional[str] = UntilOpt,
+                media: Optional[str] = MediaOpt, department: Optional[str] = DepartmentOpt,
+                operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                 home: Optional[str] = HomeOpt):
-    """管理簿の記録の一覧。"""
+    """管理簿の記録の一覧（事象・期間・媒体・照会元で絞り込み）。"""
+    since_day, until_day = parse_day(since, "--since"), parse_day(until, "--until")
     with session(home, operator, passphrase_file, "ledger list") as s:
-        entries = list(s.ledger.entries())
+        entries = list(records.filter_entries(s.ledger.entries(), event=event, since=since_day, until=until_day,
+                                              media=media, department=department))
     t = Table(title="管理簿", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    # Six short columns that never fold, then 詳細 (決裁番号, the entry cited, error code, counts)
-    # as free text that folds: the list stays whole and readable in an 80-column window.
+    # Six short columns that never fold, then 詳細 (依頼番号, 決裁番号, the entry cited, error code,
+    # counts, 備考) as free text that folds: the list stays whole and readable in an 80-column window.
     rows = [(str(e["seq"]), screen_time(e["timestamp"]), e["event"], e.get("operator_id") or "",
              e.get("media_id") or "", " ".join(filter(None, (e.get("department"), e.get("purpose")))),
              _detail(e)) for e in entries]
@@ -41,17 +54,21 @@ def ledger_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional
 
 
 def _detail(e: dict) -> str:
-    """「決裁 K-7　参照39　E-DEP-007　5行（00:2 20:1 90:2）」: what else an entry carries."""
+    """「依頼 R-1　決裁 K-7　参照39　E-DEP-007　5行（00:2 20:1 90:2）　備考 …」: what else an entry carries."""
     parts = []
+    if e.get("request_no"):
+        parts.append(f"依頼 {e['request_no']}")
     if e.get("approval_no"):
         parts.append(f"決裁 {e['approval_no']}")
     if e.get("ref"):
         parts.append(f"参照{e['ref']}")
     if e.get("error_code"):
         parts.append(e["error_code"])
-    counts = counts_cell(e.get("counts") or {})
+    counts = counts_cell(e.get("counts") if isinstance(e.get("counts"), dict) else {})
     if counts:
         parts.append(counts)
+    if e.get("note") and e["note"] != f"拒否: {e.get('error_code')}":  # a refusal's note only repeats its code
+        parts.append(f"備考 {e['note']}")
     return "　".join(parts)
 
 
@@ -67,19 +84,37 @@ def ledger_export(fmt: str = typer.Option("csv", "--format"), out: Optional[str]
 
 @ledger_app.command("verify")
 @handles_errors
-def ledger_verify(terminal_key: Optional[str] = typer.Option(None, "--terminal-key", help="端末の公開鍵（.pub）"),
-                  checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="N:HASH"),
+def ledger_verify(terminal_key: Optional[str] = typer.Option(None, "--terminal-key", metavar="PUB",
+                                                             help="端末の公開鍵（.pub）"),
+                  checkpoint: Optional[str] = typer.Option(None, "--checkpoint", metavar="N:HASH",
+                                                           help="控えたチェックポイント"),
+                  file: Optional[str] = typer.Option(None, "--file", metavar="EXPORT",
+                                                     help="ledger export の CSV を検証する（作業領域・操作者は不要）"),
                   operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                   home: Optional[str] = HomeOpt):
     """管理簿の完全性（連番・ハッシュ連鎖・署名・チェックポイント）を検証する。"""
     cp = parse_checkpoint(checkpoint) if checkpoint else None
-    with session(home, operator, passphrase_file, "ledger verify") as s:
-        report = records.verify_ledger(s.ledger, s.ws, read_input(terminal_key) if terminal_key else None, cp)
-        s.log({"entries": report.count})
-        if not report.ok:
-            raise report.error()
-    console.print(f"管理簿を検証しました: {report.count} 件、すべて正常です。")
+    if file is not None:
+        # An auditor's own PC: the export and the terminal's public key suffice (contract §10).
+        if not terminal_key:
+            raise BulkError("E-USE-001", option="--terminal-key", value="（--file には端末の公開鍵が必要です）")
+        report, key = records.verify_exported(read_input(file), Path(file).name, read_input(terminal_key), cp)
+        what = f"管理簿の書き出し {file}"
+    else:
+        with session(home, operator, passphrase_file, "ledger verify") as s:
+            report, key = records.verify_ledger(s.ledger, s.ws, read_input(terminal_key) if terminal_key else None, cp)
+            s.log({"entries": report.count})
+            if not report.ok:
+                console.print(key.describe())
+                raise report.error()
+        what = "管理簿"
+    console.print(key.describe())
+    if not report.ok:
+        raise report.error()
+    console.print(f"{what}を検証しました: {report.count} 件、すべて正常です。")
     console.print(f"先頭ハッシュ: {report.head_hash}")
+    if cp is not None:
+        console.print(f"チェックポイント {cp[0]} 件目と一致しました。")
 
 
 @ledger_app.command("checkpoint")

@@ -1,12 +1,16 @@
 """oplog list / export / purge: the 操作履歴."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Optional
 
 import typer
+from rich import box
+from rich.cells import cell_len
+from rich.table import Table
 
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, counts_cell, export, handles_errors, list_table, parse_day,
-                                 screen_time, session)
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, counts_cell, export, handles_errors,
+                                 parse_day, screen_time, session)
 from bulktool.cli.root import app
 from bulktool.services import records
 
@@ -16,16 +20,35 @@ app.add_typer(oplog_app, name="oplog")
 
 @oplog_app.command("list")
 @handles_errors
-def oplog_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
+def oplog_list(event: Optional[str] = typer.Option(None, "--event", metavar="EVENT",
+                                                   help="コマンド（例: exchange）、結果（例: 拒否）または管理簿の事象"),
+               since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="この日から（YYYY-MM-DD）"),
+               until: Optional[str] = typer.Option(None, "--until", metavar="DATE", help="この日まで（YYYY-MM-DD）"),
+               media: Optional[str] = typer.Option(None, "--media", metavar="ID", help="媒体ID"),
+               department: Optional[str] = typer.Option(None, "--department", metavar="CODE", help="照会元コード"),
+               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
                home: Optional[str] = HomeOpt):
-    """操作履歴の一覧。"""
+    """操作履歴の一覧（管理簿の媒体・照会元・依頼番号・備考とともに。絞り込み可）。"""
+    since_day, until_day = parse_day(since, "--since"), parse_day(until, "--until")
     with session(home, operator, passphrase_file, "oplog list") as s:
-        entries = list(s.oplog.entries())
-    t = list_table("操作履歴", ("日時", "操作者", "端末", "コマンド", "結果", "コード", "件数"))
-    for e in entries:
-        t.add_row(screen_time(str(e.get("timestamp", "")), seconds=True), str(e.get("operator_id") or ""),
-                  str(e.get("terminal_id") or ""), str(e.get("command", "")), str(e.get("outcome", "")),
-                  str(e.get("code") or ""), counts_cell(e.get("counts") or {}))
+        found = s.oplog.entries(since=since_day, until=until_day + timedelta(days=1) if until_day else None)
+        lines = records.oplog_lines(found, list(s.ledger.entries()), event=event, media=media, department=department)
+    t = Table(title="操作履歴", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    # Four short columns that never fold, then 詳細 (terminal, code, counts, and from the ledger
+    # the media, department, 依頼番号, entries and 備考) folding: whole in an 80-column window.
+    rows = []
+    for line in lines:
+        e = line.record
+        detail = [str(e.get("terminal_id") or ""), str(e.get("code") or ""), counts_cell(e.get("counts") or {}),
+                  line.detail()]
+        rows.append((screen_time(str(e.get("timestamp", "")), seconds=True), str(e.get("operator_id") or ""),
+                     str(e.get("command", "")), str(e.get("outcome", "")), "　".join(filter(None, detail))))
+    for i, col in enumerate(("日時", "操作者", "コマンド", "結果", "詳細")):
+        fixed = col != "詳細"
+        width = max([cell_len(col), *(cell_len(r[i]) for r in rows)]) if fixed else None
+        t.add_column(col, no_wrap=fixed, min_width=width, overflow="fold")
+    for r in rows:
+        t.add_row(*r)
     console.print(t)
 
 

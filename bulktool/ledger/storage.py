@@ -5,6 +5,8 @@ column names.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Iterator
@@ -12,14 +14,20 @@ from typing import Iterator
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from bulktool.ledger.chain import (CLOSING_EVENTS, ENTRY_FIELDS, GENESIS_PREV, HASHED_FIELDS, JSON_FIELDS,
-                                   VerifyReport, check_timestamp, entry_hash, sign_entry, validate_fields)
+                                   LATER_FIELDS, VerifyReport, canonical, check_timestamp, entry_hash, sign_entry,
+                                   validate_fields)
 from bulktool.ledger.signatures import verify_chain
 from bulktool.messages import BulkError
 from bulktool.sqlitedb import connect_private
-from bulktool.tables import rows_to_csv, rows_to_xlsx
+from bulktool.tables import FORMULA_STARTS, neutralise, rows_to_csv, rows_to_xlsx
 
 EXPORT_COLUMNS = ("番号", "日時", "事象", "操作者ID", "端末ID", "媒体ID", "照会元", "事務", "決裁番号", "依頼番号",
-                  "参照番号", "エラーコード", "ファイル", "件数", "備考", "前ハッシュ", "ハッシュ", "署名", "提供内容")
+                  "参照番号", "エラーコード", "ファイル", "件数", "備考", "前ハッシュ", "ハッシュ", "署名", "提供内容",
+                  "正準形")
+# The last column holds the entry's canonical form (chain.canonical: what its hash is taken over),
+# so that the CSV export is lossless: `ledger verify --file` rebuilds every entry from it and
+# requires every other column to say what it says.
+CANONICAL_COLUMN = "正準形"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -180,15 +188,7 @@ class Ledger:
     def export_rows(self) -> Iterator[dict]:
         """One dict per entry keyed by EXPORT_COLUMNS (Japanese), values as displayed."""
         for e in self.entries():
-            files = e["files"] if isinstance(e["files"], list) else []
-            counts = e["counts"] if isinstance(e["counts"], dict) else {}
-            values = (e["seq"], e["timestamp"], e["event"], e["operator_id"], e["terminal_id"], e["media_id"],
-                      e["department"], e["purpose"], e["approval_no"], e["request_no"], e["ref"],
-                      e["error_code"],
-                      " ".join(f"{f.get('name')}:{f.get('sha256')}" for f in files if isinstance(f, dict)),
-                      " ".join(f"{k}={v}" for k, v in counts.items()),
-                      e["note"], e["prev_hash"], e["hash"], e["signature"], _to_json(e["provided"]))
-            yield dict(zip(EXPORT_COLUMNS, ("" if v is None else v for v in values)))
+            yield export_row(e)
 
     def export_csv(self) -> bytes:
         """The ledger as CSV: UTF-8 with BOM, CRLF, Japanese header (Excel on Windows reads it)."""
@@ -197,3 +197,79 @@ class Ledger:
     def export_xlsx(self) -> bytes:
         """The ledger as an .xlsx workbook (one sheet 管理簿), as bytes."""
         return rows_to_xlsx("管理簿", EXPORT_COLUMNS, (list(r.values()) for r in self.export_rows()))
+
+
+def export_row(e: dict) -> dict:
+    """One entry as its export row: EXPORT_COLUMNS (Japanese) to the values as displayed, the
+    canonical form last."""
+    files = e.get("files") if isinstance(e.get("files"), list) else []
+    counts = e.get("counts") if isinstance(e.get("counts"), dict) else {}
+    try:
+        body = canonical(e, e.get("prev_hash")).decode("utf-8")
+    except (TypeError, ValueError):
+        body = ""
+    values = (e.get("seq"), e.get("timestamp"), e.get("event"), e.get("operator_id"), e.get("terminal_id"),
+              e.get("media_id"), e.get("department"), e.get("purpose"), e.get("approval_no"), e.get("request_no"),
+              e.get("ref"), e.get("error_code"),
+              " ".join(f"{f.get('name')}:{f.get('sha256')}" for f in files if isinstance(f, dict)),
+              " ".join(f"{k}={v}" for k, v in counts.items()),
+              e.get("note"), e.get("prev_hash"), e.get("hash"), e.get("signature"), _to_json(e.get("provided")), body)
+    return dict(zip(EXPORT_COLUMNS, ("" if v is None else v for v in values)))
+
+
+def _plain(cell: str) -> str:
+    """A cell as written before the export neutralised it (tables.neutralise)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS else cell
+
+
+def read_export_csv(data: bytes, name: str = "書き出し") -> list[tuple[dict, str | None]]:
+    """The entries of a `ledger export --format csv`, each rebuilt from its canonical form, with
+    the first column (or None) whose cell does not say what the entry says. E-LED-006 when the
+    file is not such an export at all."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BulkError("E-LED-006", file=name, detail="UTF-8 として読めません") from None
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise BulkError("E-LED-006", file=name, detail=str(exc)) from None
+    if not rows or tuple(rows[0]) != EXPORT_COLUMNS:
+        raise BulkError("E-LED-006", file=name, detail="見出しが管理簿の書き出しの列と一致しません")
+    required = set(HASHED_FIELDS) - set(LATER_FIELDS)
+    out: list[tuple[dict, str | None]] = []
+    for row in rows[1:]:
+        if not any(row):
+            continue
+        cells = dict(zip(EXPORT_COLUMNS, row + [""] * (len(EXPORT_COLUMNS) - len(row))))
+        try:
+            body = json.loads(cells[CANONICAL_COLUMN])
+            if not isinstance(body, dict) or not required <= set(body) <= set(HASHED_FIELDS):
+                raise ValueError
+        except ValueError:
+            out.append(({"seq": None}, CANONICAL_COLUMN))
+            continue
+        entry = {k: body.get(k) for k in HASHED_FIELDS}
+        entry["hash"], entry["signature"] = _plain(cells["ハッシュ"]), _plain(cells["署名"])
+        if len(row) != len(EXPORT_COLUMNS):
+            out.append((entry, "（列の数）"))
+            continue
+        expected = export_row(entry)
+        wrong = next((c for c in EXPORT_COLUMNS if neutralise(str(expected[c])) != cells[c]), None)
+        out.append((entry, wrong))
+    return out
+
+
+def verify_export(data: bytes, public_key: Ed25519PublicKey, checkpoint: tuple[int, str] | None = None,
+                  name: str = "書き出し") -> VerifyReport:
+    """`ledger verify --file`: the chain, every signature and the checkpoint over the entries of a
+    CSV export, and every cell of each row against its entry; the earliest fault is reported."""
+    read = read_export_csv(data, name)
+    report = verify_chain((e for e, _ in read), public_key, checkpoint)
+    bad_cell = next(((pos, col) for pos, (_, col) in enumerate(read, 1) if col is not None), None)
+    if bad_cell is None or (not report.ok and report.first_bad is not None and report.first_bad <= bad_cell[0]):
+        return report
+    pos, col = bad_cell
+    reason = f"列「{col}」の値が記録の正準形と一致しません（書き出しの改ざん）"
+    return VerifyReport(False, min(report.count, pos - 1), report.head_hash, pos, reason, "E-LED-001",
+                        {"entry": pos, "reason": reason}, report.signatures_checked)

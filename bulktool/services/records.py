@@ -2,12 +2,16 @@
 the operation log past its retention, and the ledger's verification (against which key)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Iterable, Iterator
 
 from bulktool import keys
 from bulktool import workspace as wsmod
+from bulktool.audit.links import link
 from bulktool.checkdigit import valid_jumin_code
 from bulktool.ledger import Ledger, VerifyReport, verify_chain
+from bulktool.ledger.storage import verify_export
 from bulktool.messages import BulkError
 from bulktool.normalize import digits
 from bulktool.oplog import OperationLog
@@ -39,9 +43,84 @@ def purge_oplog(writer: LedgerWriter, oplog: OperationLog, retention: Retention,
     return removed
 
 
+@dataclass(frozen=True)
+class KeyUsed:
+    """The public key a verification used: its name and fingerprint, and whether it was the
+    workspace's own terminal key or one given with --terminal-key."""
+    name: str
+    fingerprint: str
+    given: bool
+
+    def describe(self) -> str:
+        source = "--terminal-key で指定された鍵" if self.given else "作業領域の端末鍵"
+        return f"検証に使った鍵: {self.name}（{source}）フィンガープリント {self.fingerprint}"
+
+
 def verify_ledger(ledger: Ledger, ws: Workspace, terminal_key: bytes | None,
-                  checkpoint: tuple[int, str] | None) -> VerifyReport:
+                  checkpoint: tuple[int, str] | None) -> tuple[VerifyReport, KeyUsed]:
     """Verify the ledger against the terminal key given (`--terminal-key`), else the workspace's
     own public key. The report says whether it held and, if not, where it failed."""
     pub = keys.read_public(terminal_key if terminal_key is not None else ws.path(wsmod.TERMINAL_PUB).read_bytes())
-    return verify_chain(ledger.entries(), pub.ed25519, checkpoint)
+    return (verify_chain(ledger.entries(), pub.ed25519, checkpoint),
+            KeyUsed(pub.name, pub.fingerprint, terminal_key is not None))
+
+
+def verify_exported(export: bytes, name: str, terminal_key: bytes,
+                    checkpoint: tuple[int, str] | None) -> tuple[VerifyReport, KeyUsed]:
+    """`ledger verify --file`: a CSV export verified with the terminal's public key alone."""
+    pub = keys.read_public(terminal_key)
+    return verify_export(export, pub.ed25519, checkpoint, name), KeyUsed(pub.name, pub.fingerprint, True)
+
+
+def filter_entries(entries: Iterable[dict], *, event: str | None = None, since: date | None = None,
+                   until: date | None = None, media: str | None = None,
+                   department: str | None = None) -> Iterator[dict]:
+    """`ledger list`'s filters: the event, the dates (both inclusive), the media ID, the department."""
+    for e in entries:
+        day = str(e.get("timestamp"))[:10]
+        if ((event is None or e.get("event") == event) and (since is None or day >= since.isoformat())
+                and (until is None or day <= until.isoformat()) and (media is None or e.get("media_id") == media)
+                and (department is None or e.get("department") == department)):
+            yield e
+
+
+@dataclass(frozen=True)
+class OplogLine:
+    """One operation-log record for `oplog list`, with the ledger entries its command wrote."""
+    record: dict
+    entries: tuple[dict, ...]
+
+    def detail(self) -> str:
+        """「媒体 M001　照会元 D01　依頼 R-1　管理簿 12 13　備考 …」 from the entries."""
+        def first(key: str) -> str:
+            return next((str(e[key]) for e in self.entries if e.get(key)), "")
+        parts = [f"{label} {first(key)}" for label, key in (("媒体", "media_id"), ("照会元", "department"),
+                                                             ("依頼", "request_no")) if first(key)]
+        if self.entries:
+            parts.append("管理簿 " + " ".join(str(e["seq"]) for e in self.entries))
+        notes = [str(e["note"]) for e in self.entries if e.get("note")]
+        if notes:
+            parts.append("備考 " + "／".join(notes))
+        return "　".join(parts)
+
+
+def oplog_lines(records: Iterable[dict], entries: list[dict], *, event: str | None = None,
+                media: str | None = None, department: str | None = None) -> list[OplogLine]:
+    """`oplog list`: each record with the ledger entries its command wrote (audit.links), kept when
+    `event` is its command, its outcome or an event it ledgered, and `media` / `department` are
+    those of an entry it ledgered."""
+    records = list(records)
+    by_seq = {e["seq"]: e for e in entries}
+    links = link(entries, records)
+    out = []
+    for r in records:
+        mine = tuple(by_seq[s] for s in links.by_record.get(r["id"], ()))
+        if event is not None and event not in (r.get("command"), r.get("outcome")) and \
+                not any(e.get("event") == event for e in mine):
+            continue
+        if media is not None and not any(e.get("media_id") == media for e in mine):
+            continue
+        if department is not None and not any(e.get("department") == department for e in mine):
+            continue
+        out.append(OplogLine(r, mine))
+    return out
