@@ -3,7 +3,7 @@ every finding AUD-01 … AUD-15 exactly once, one clean. Direct edits only where
 produces the finding (AUD-01: a ledger row; AUD-12: the registry's role of an operator); the
 drives' files are changed by hand where the finding is about what lies on a drive (AUD-09/10/11);
 AUD-13 and AUD-14 come from exchanges that crashed (one killed outright in a subprocess, one
-interrupted in process)."""
+stopped in process)."""
 from __future__ import annotations
 
 import csv
@@ -60,20 +60,19 @@ def crash_killed(cli, drive: Path, pw: Path) -> None:
     assert r.returncode == 9, r.stderr
 
 
-def crash_interrupted(cli, drive: Path, pw: Path, monkeypatch) -> None:
-    """An exchange interrupted (Ctrl+C) after its 受付: the operation log records the failure, the
-    受付 stays open until the next command of a logged-in operator closes it."""
+def crash_stopped(cli, drive: Path, pw: Path, monkeypatch) -> None:
+    """An exchange stopped after its 受付 by the system (SIGTERM at shutdown, unwound as SystemExit):
+    the operation log records the failure, but nothing closes the 受付 until the next command of a
+    logged-in operator. (Ctrl-C, KeyboardInterrupt, is closed as 失敗 by the exchange itself.)"""
     import bulktool.exchange as x
 
-    def interrupted(*a, **k):
-        raise KeyboardInterrupt
+    def stopped(*a, **k):
+        raise SystemExit(143)
 
-    monkeypatch.setattr(x, "_exchange", interrupted)
-    try:
-        cli("exchange", str(drive), "--department", "D01", "--purpose", "P01", "--approval", "決裁-300",
+    monkeypatch.setattr(x, "_exchange", stopped)
+    r = cli("exchange", str(drive), "--department", "D01", "--purpose", "P01", "--approval", "決裁-300",
             "--password-file", str(pw), as_="op01")
-    except KeyboardInterrupt:
-        pass
+    assert r.exit_code == 143, r.output
     monkeypatch.undo()
 
 
@@ -162,16 +161,21 @@ def every_finding(cli, world, monkeypatch):
     c.set("2027-03-25T10:00:00")
     cli.ok("media", "lend", "M007", "--department", "D01", as_="op01")
     cli.ok("media", "dispose", "M009", "--approval", "決裁-廃棄-1", as_="sec01")
-    # An exchange interrupted after its 受付 (M008): the last write, so nothing closes it (AUD-13).
+    # M011 reported lost (紛失 ledgered): listed as 紛失 in the inventory, it is no finding.
+    m011 = tmp / "drive11"
+    m011.mkdir()
+    cli.ok("media", "register", str(m011), "--media-id", "M011", "--department", "D01", as_="op01")
+    cli.ok("media", "lost", "M011", "--approval", "決裁-紛失-1", as_="admin01")
+    # An exchange stopped after its 受付 (M008): the last write, so nothing closes it (AUD-13).
     c.set("2027-04-01T10:00:00")
-    crash_interrupted(cli, drives["M008"], put_zip_request(cli, world, drives["M008"]), monkeypatch)
+    crash_stopped(cli, drives["M008"], put_zip_request(cli, world, drives["M008"]), monkeypatch)
     # AUD-01: someone rewrote the note of A's 受渡 in the ledger file.
     tamper_ledger_note(cli, handover_a)
     c.set(f"{AS_OF}T09:00:00")
     # The inventory: M002 said destroyed (AUD-04), M008 missing from it (AUD-02), M999 unknown (AUD-03).
     inv = inventory(tmp / "棚卸表.csv", [("M001", "保管中"), ("M002", "廃棄済"), ("M003", "保管中"), ("M004", "保管中"),
                                           ("M005", "保管中"), ("M006", "保管中"), ("M007", "貸与中"), ("M009", "廃棄済"),
-                                          ("M010", "保管中"), ("M999", "保管中")])
+                                          ("M010", "保管中"), ("M011", "紛失"), ("M999", "保管中")])
     return {"inventory": inv, "drives": drives, "tmp": tmp, "handover_a": handover_a, "out_b": None}
 
 

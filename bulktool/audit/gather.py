@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from bulktool import drive
@@ -83,12 +82,3 @@ def checkpoint(writer: LedgerWriter, ledger: Ledger, terminal: PublicKeys, note:
     entry = writer.record("点検", note=f"チェックポイント {cp}" + (f"　{note}" if note else ""))
     return cp, entry
 
-
-def period_entries(entries: list[dict], since: date | None, until: date | None) -> list[dict]:
-    """The entries dated within [since, until] (both inclusive)."""
-    out = []
-    for e in entries:
-        d = str(e.get("timestamp"))[:10]
-        if (since is None or d >= since.isoformat()) and (until is None or d <= until.isoformat()):
-            out.append(e)
-    return out

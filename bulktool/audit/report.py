@@ -24,6 +24,7 @@ table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm; break-inside:
 th, td { border: 1px solid #999; padding: 0.8mm 1.5mm; text-align: left; vertical-align: top;
          overflow-wrap: anywhere; }
 th { background: #e8eef6; font-weight: bold; }
+td:first-child, th:first-child { white-space: nowrap; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr { break-inside: avoid; }
 .meta td { border: none; padding: 0.3mm 2mm 0.3mm 0; }
