@@ -99,3 +99,14 @@ def test_operator_history_from_the_ledger():
     found = {e["seq"]: why for e, why in violations(entries, OPS)}
     assert set(found) == {5, 6, 7, 8}
     assert "失効" in found[5] and "役割" in found[6] and "登録されていません" in found[7] and "期限" in found[8]
+
+
+def test_an_operation_log_record_without_entry_is_dated_for_since():
+    rec = [{"id": 7, "timestamp": "2026-12-01T10:00:00+09:00", "operator_id": "op01", "terminal_id": "T1",
+            "command": "media handover", "outcome": "成功", "hashes": None}]
+    found = run(ADD, records=rec)
+    assert [f.code for f in found] == ["AUD-14"] and "操作履歴 7 番" in found[0].text
+    late = reconcile(ADD, Verification(True), rec, OPS + [OperatorRow("op01", "operator", date(2026, 4, 1),
+                                                                      date(2028, 3, 31), False)],
+                     None, [], Options(as_of=date(2027, 1, 11), since=date(2027, 1, 1)))
+    assert late == []

@@ -35,6 +35,7 @@ class Finding:
     media_id: str
     entries: tuple[int, ...]
     text: str
+    day: date | None = None   # for a finding that cites no entry but has a date (an operation-log record)
 
     @property
     def severity(self) -> str:
@@ -277,7 +278,8 @@ def aud14(entries: list[dict], records: list[dict]) -> list[Finding]:
     for r in records:
         if r.get("outcome") == "成功" and r.get("command") in COMMAND_EVENTS and r["id"] not in links.by_record:
             found.append(Finding("AUD-14", "", (), f"操作履歴 {r['id']} 番（{r.get('command')}、{str(r.get('timestamp'))[:16]}、"
-                                                   f"{r.get('operator_id')}）は成功ですが対応する管理簿の記録がありません"))
+                                                   f"{r.get('operator_id')}）は成功ですが対応する管理簿の記録がありません",
+                                 day_of(r)))
     purged = [m.group(1) for e in entries if e.get("event") == "履歴削除"
               for m in [_PURGED.match(str(e.get("note") or ""))] if m]
     kept_from = max(purged, default="")  # records before it were purged, as the ledger says
@@ -296,7 +298,7 @@ def aud15(entries: list[dict]) -> list[Finding]:
 def reconcile(entries: list[dict], verification: Verification, records: list[dict], operators: list[OperatorRow],
               inventory: list[InventoryRow] | None, drives: list[DriveListing], opts: Options) -> list[Finding]:
     """Every finding, each once, 高 first. `--since` leaves out findings whose entries all predate it
-    (findings citing no entry stay)."""
+    (a finding citing no entry stays, unless it has a date of its own before `since`)."""
     found = aud01(verification)
     if inventory is not None:
         found += inventory_findings(media_states(entries), inventory)
@@ -305,5 +307,6 @@ def reconcile(entries: list[dict], verification: Verification, records: list[dic
     found += aud14(entries, records) + aud15(entries)
     if opts.since is not None:
         days = {e["seq"]: day_of(e) for e in entries}
-        found = [f for f in found if not f.entries or any(days.get(n, opts.since) >= opts.since for n in f.entries)]
+        found = [f for f in found if any(days.get(n, opts.since) >= opts.since for n in f.entries)
+                 or (not f.entries and (f.day is None or f.day >= opts.since))]
     return sort_findings(found)
