@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import exchange_ok, ledger_rows, put_zip_request
+from rich.cells import cell_len
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2027-04-10"
@@ -182,8 +183,9 @@ def every_finding(cli, world, monkeypatch):
 ALL_CODES = [f"AUD-{n:02d}" for n in range(1, 16)]
 
 
-def test_every_finding_reported_exactly_once(cli, every_finding):
+def test_every_finding_reported_exactly_once(cli, every_finding, monkeypatch):
     f = every_finding
+    monkeypatch.setenv("COLUMNS", "80")
     before = ledger_rows(cli)
     r = cli("audit", "reconcile", "--inventory", str(f["inventory"]), "--media", str(f["drives"]["M001"]),
             "--media", str(f["drives"]["M004"]), "--csv", str(f["tmp"] / "所見.csv"),
@@ -215,7 +217,8 @@ def test_every_finding_reported_exactly_once(cli, every_finding):
     order = [row["重要度"] for row in rows]
     assert order == sorted(order, key="高中低".index)
     for code in ALL_CODES:
-        assert code in r.stdout
+        assert code in r.stdout  # whole, on screen, in an 80-column window
+    assert max(cell_len(line) for line in r.stdout.splitlines()) <= 80, r.stdout
     # the xlsx holds the same rows
     from openpyxl import load_workbook
     ws = load_workbook(f["tmp"] / "所見.xlsx").active

@@ -5,13 +5,16 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
+from rich.cells import cell_len
+from rich.table import Table
 
 from bulktool import keys
 from bulktool import workspace as wsmod
 from bulktool.audit import gather, report
 from bulktool.audit.inventory import read_inventory
 from bulktool.audit.reconcile import Options
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, list_table, parse_day,
+from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, parse_day,
                                  read_input, session)
 from bulktool.cli.root import app
 from bulktool.ledger import parse_checkpoint
@@ -80,8 +83,14 @@ def _show(result: gather.Audit, opts: Options) -> None:
     if not result.findings:
         console.print("所見はありません。")
         return
-    t = list_table("所見", FINDING_COLUMNS)
-    for row in (f.row() for f in result.findings):
+    # Four short columns that never fold, then 内容 folding: whole in an 80-column window.
+    rows = [f.row() for f in result.findings]
+    t = Table(title="所見（重要度の高い順）", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for i, col in enumerate(FINDING_COLUMNS):
+        fixed = col != "内容"
+        width = max([cell_len(col), *(cell_len(r[i]) for r in rows)]) if fixed and i != 3 else None
+        t.add_column(col, no_wrap=fixed and i != 3, min_width=width, overflow="fold")
+    for row in rows:
         t.add_row(*row, style="red" if row[1] == "高" else None)
     console.print(t)
     counts = {sev: sum(1 for f in result.findings if f.severity == sev) for sev in ("高", "中", "低")}
