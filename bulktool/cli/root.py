@@ -1,7 +1,12 @@
-"""The root of the command tree: every command group module adds itself to `app`."""
+"""The root of the command tree: every command group module adds itself to `app`; the root's own
+option is `--version`."""
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 import typer
+
+import bulktool
 
 app = typer.Typer(
     name="bulktool",
@@ -10,3 +15,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def package_version() -> str:
+    """The installed distribution's version (package metadata), else the source tree's."""
+    try:
+        return version("bulktool")
+    except PackageNotFoundError:
+        return bulktool.__version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"bulktool {package_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(_version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="版を表示して終了する")) -> None:
+    # no docstring: the root's help is the Typer's `help` above
+    pass
