@@ -8,6 +8,8 @@ directory, listening on a unix socket in that directory (and on loopback, for ps
 BULKTOOL_TEST_PG is an alternative: the URL of a server someone else runs (a superuser or a role
 that may CREATE SCHEMA / ROLE); nothing is started then. The cluster trusts local connections:
 it lives for one test session or benchmark, under a 0700 directory, holding synthetic data only.
+A watchdog process stops and removes it when the process that started it ends in any way (a
+pytest killed by a timeout runs no fixture teardown: without it, its server would run on).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -92,4 +95,28 @@ def start(*, settings: dict[str, str] | None = None) -> Cluster:
     else:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"pg_ctl start failed: {r.stderr[-500:]}")
+    _watchdog(root, run_as)
     return Cluster(root, f"postgresql:///postgres?host={quote(str(sock))}&port={port}&user=postgres", run_as)
+
+
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, pg_ctl, data, root, run_as = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+while True:
+    time.sleep(1)
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        break
+    if not os.path.isdir(data):
+        sys.exit(0)  # stopped by Cluster.stop
+subprocess.run([*run_as, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
+shutil.rmtree(root, ignore_errors=True)
+"""
+
+
+def _watchdog(root: Path, run_as: list[str]) -> None:
+    """Stop the cluster once this process is gone, however it ends."""
+    subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(_bindir() / "pg_ctl"),
+                      str(root / "data"), str(root), *run_as], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
