@@ -16,14 +16,14 @@ from typing import Iterator
 
 from bulktool import workspace as wsmod
 from bulktool.clock import Clock
-from bulktool.exchange import Terminal
+from bulktool.exchange import Terminal, possible_results
 from bulktool.keys import KeyPair, keypair_from_bytes
 from bulktool.ledger import Ledger
 from bulktool.messages import BulkError
 from bulktool.oplog import OperationLog
 from bulktool.registry import Operator, Registry
 from bulktool.services.copies import CopyStore, erase_expired
-from bulktool.session import active_lock, authenticate, log_outcome, open_oplog
+from bulktool.session import active_lock, authenticate, file_lock, log_outcome, open_oplog
 from bulktool.store.backend import StoreBackend
 from bulktool.store.url import LOADING_COMMANDS, open_store
 from bulktool.workspace import Workspace
@@ -89,7 +89,15 @@ class Command:
         """What `exchange.run` uses of this command's parts."""
         return Terminal(writer=self.writer, ledger=self.ledger, registry=self.registry, keys=self.keys,
                         store=self.store, copies=self.copies, limits=self.ws.limits(), operator=self.operator,
-                        lock=lambda: active_lock(self.ws, exclusive=False))
+                        lock=lambda: active_lock(self.ws, exclusive=False),
+                        named_lock=self._named_lock)
+
+    def _named_lock(self, name: str):
+        """An exchange's lock on one request or one drive: an empty file in locks/ (never in tmp/,
+        which holds nothing but the active lock)."""
+        folder = self.ws.path("locks")
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return file_lock(folder / f"{name}.lock")
 
     def log(self, counts: dict | None = None, hashes: list | None = None) -> None:
         """What the operation log should record of this command (from a service's result)."""
@@ -113,7 +121,9 @@ def housekeeping(c: Command) -> None:
             c.copies.drop(acceptance["seq"])  # a failed exchange's result is not kept for re-issue
             c.writer.record("失敗", ref=acceptance["seq"], media_id=acceptance.get("media_id"),
                             department=acceptance.get("department"), purpose=acceptance.get("purpose"),
-                            error_code="E-EXC-001", note="受付後に処理が完了しなかったため失敗として閉じました")
+                            error_code="E-EXC-001", files=possible_results(acceptance["seq"]),
+                            note="受付後に処理が完了しなかったため失敗として閉じました（書かれた可能性のある照会結果は、"
+                                 "次にその媒体で照会するときに削除されます）")
         # under the same lock: no exchange is between writing a copy and recording its key
         erase_expired(c.copies, c.writer, retention_days=c.ws.retention().reissue_days)
 

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from bulktool import drive, keys, policy, results
+from bulktool import drive, faults, keys, policy, results, untrusted
 from bulktool.conditions import iter_conditions
 from bulktool.containers import aeszip, envelope
 from bulktool.containers.limits import Limits
@@ -55,6 +55,7 @@ class Terminal:
     limits: Limits
     operator: Operator
     lock: Callable[[], AbstractContextManager]
+    named_lock: Callable[[str], AbstractContextManager]  # "answer-<request>" and "drive-<media ID>" locks
     device: Device = drive.device_info
 
 
@@ -70,6 +71,7 @@ class ExchangeRequest:
     as_of: date | None = None
     encoding: str = "utf-8"
     container: str | None = None  # "zip" | "sealed"; default: same kind as the request
+    password_tries: int = 1  # a wrong ZIP password (E-CON-004) is asked again, up to this many times in all
 
 
 @dataclass
@@ -162,7 +164,7 @@ def _irai(raw: bytes | None, req: ExchangeRequest) -> dict:
         doc = json.loads(raw.decode("utf-8-sig"))
         if not isinstance(doc, dict):
             raise ValueError
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise BulkError("E-CON-017", detail="JSON として読めません") from None
     for key, given in (("照会元", req.department), ("事務", req.purpose), ("依頼番号", req.request_no)):
         if key in doc and given is not None and str(doc[key]) != given:
@@ -177,35 +179,87 @@ def _irai(raw: bytes | None, req: ExchangeRequest) -> dict:
     return doc
 
 
+def possible_results(acceptance_no: int) -> list[dict]:
+    """The result files an exchange of 受付 `acceptance_no` may have written (for its 失敗 entry)."""
+    return [{"name": f"{drive.RESULT_PREFIX}{acceptance_no}{ext}", "sha256": ""} for ext in (".zip", ".bte")]
+
+
+@dataclass
+class _Written:
+    """The result file this exchange put on the drive, until its 出力 is ledgered."""
+    path: Path | None = None
+
+    def take_back(self) -> list[dict] | None:
+        """Remove the unledgered result from the drive (best effort); what the 失敗 names."""
+        if self.path is None:
+            return None
+        name = self.path.name
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a drive that is gone: the next exchange on it removes the result (sweep)
+        return [{"name": name, "sha256": ""}]
+
+
 def run(t: Terminal, req: ExchangeRequest, progress: Progress | None = None) -> ExchangeOutcome:
     progress = progress or Progress()
     with t.lock():
         media_id, req_path, req_bytes = _peek(t, req)
         req_sha = drive.sha256(req_bytes) if req_bytes is not None else None
+        # what the department sent reaches the ledger only if it is fit for it (checked again below,
+        # where a misfit refuses the exchange)
+        name = req_path.name if req_path is not None and not untrusted.problem(req_path.name, "ファイル名") else None
+        request_no = req.request_no if not untrusted.problem(req.request_no or "", "依頼番号") else None
         receipt = t.writer.record(
             "受付", media_id=media_id, department=req.department, purpose=req.purpose, approval_no=req.approval,
-            request_no=req.request_no,
-            files=[{"name": req_path.name, "sha256": req_sha}] if req_path is not None else None)
+            request_no=request_no,
+            files=[{"name": name or "（記録できない名前）", "sha256": req_sha}] if req_path is not None else None)
         rno = receipt["seq"]
+        faults.point("after-acceptance")
+        written = _Written()
+        closing = dict(ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
+                       approval_no=req.approval, request_no=request_no)
         try:
-            return _exchange(t, req, rno, req_path, req_bytes, progress)
+            with t.named_lock(f"answer-{(req_sha or 'none')[:32]}"):  # one request answered by at most one 出力
+                return _exchange(t, req, rno, req_path, req_bytes, progress, written)
         except BulkError as err:
             event = "失敗" if err.exit_code == 4 else "拒否"
             err.log_hashes = [req_sha] if req_sha else []
-            t.writer.record(event, ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
-                     approval_no=req.approval, request_no=req.request_no, error_code=err.code,
-                     note=err.message if event == "失敗" else f"拒否: {err.code}")
+            t.writer.record(event, **closing, error_code=err.code, files=written.take_back(),
+                            note=err.message if event == "失敗" else f"拒否: {err.code}")
+            raise
+        except KeyboardInterrupt:
+            t.writer.record("失敗", **closing, error_code="E-EXC-003", files=written.take_back(),
+                            note="操作者の中断（Ctrl-C）")
             raise
         except Exception as exc:
-            t.writer.record("失敗", ref=rno, media_id=media_id, department=req.department, purpose=req.purpose,
-                     approval_no=req.approval, request_no=req.request_no, error_code="E-EXC-001",
-                     note=f"内部エラー {type(exc).__name__}")
+            t.writer.record("失敗", **closing, error_code="E-EXC-001", files=written.take_back(),
+                            note=f"内部エラー {type(exc).__name__}")
             raise BulkError("E-EXC-001", reason=type(exc).__name__) from None
 
 
+def _sweep(ledger: Ledger, path: Path) -> int:
+    """What the next exchange on a drive does after a crash (under the drive's lock, so nothing
+    else is writing to it): remove results whose exchange the ledger closed without an 出力
+    (拒否 or 失敗), and write_atomic's temp files."""
+    scan, removed = drive.scan(path), 0
+    for p in scan.results:
+        number = p.name[len(drive.RESULT_PREFIX):].split(".")[0]
+        if not number.isdigit():
+            continue
+        ends = {e["event"] for e in ledger.find(ref=int(number))}
+        if ends & {"拒否", "失敗"} and "出力" not in ends:
+            p.unlink()
+            removed += 1
+    for p in path.glob(".*.tmp"):
+        if p.is_file() and not p.is_symlink():
+            p.unlink()
+            removed += 1
+    return removed
+
+
 def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
-              progress: Progress) -> ExchangeOutcome:
-    clock = t.writer.clock
+              progress: Progress, written: _Written) -> ExchangeOutcome:
     # 0. the operator's role (a logged-in account whose role may not exchange is refused here,
     #    so that the refusal is ledgered as 拒否 like every other refused exchange)
     refusal = role_refusal(t.operator, "exchange")
@@ -214,12 +268,23 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     # 1. the drive
     progress.stage("媒体の確認")
     m = identify(t.registry, t.keys.public.ed25519, req.drive, req.department, "exchange", t.device)
+    with t.named_lock(f"drive-{m.media_id}"):  # one exchange writes to a drive at a time
+        return _on_drive(t, req, rno, req_path, req_bytes, progress, written, m)
+
+
+def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
+              progress: Progress, written: _Written, m) -> ExchangeOutcome:
+    clock = t.writer.clock
+    swept = _sweep(t.ledger, req.drive)
     if req_path is None or req_bytes is None:
         _find_request(req)  # raises the precise refusal
         raise BulkError("E-MED-004")
     # 2. department and purpose — before the store or the container is read
     progress.stage("照会元・事務の確認")
     dep = policy.check_purpose(t.registry.department(req.department), req.department, req.purpose)
+    untrusted.check(req_path.name, "ファイル名")
+    if req.request_no is not None:
+        untrusted.check(req.request_no, "依頼番号")
     req_sha = drive.sha256(req_bytes)
     answered = _already_answered(t.ledger, req_sha)
     if answered is not None:
@@ -230,14 +295,20 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     dep_keys = keys.read_public(dep.public_key.encode("utf-8")) if dep.public_key else None
     if not is_zip and dep_keys is None:
         raise BulkError("E-DEP-006", department=dep.code)
-    password = req.password() if (is_zip and req.password is not None) else None
-    if is_zip and password is None:
-        raise BulkError("E-CON-004")
     limits = t.limits
-    opened = open_request(req_path.name, req_bytes, password=password, terminal_x25519=t.keys.x25519,
-                          department_ed25519=dep_keys.ed25519 if dep_keys else None, limits=limits)
+    for attempt in range(1, req.password_tries + 1):
+        password = req.password() if (is_zip and req.password is not None) else None
+        if is_zip and password is None:
+            raise BulkError("E-CON-004")
+        try:
+            opened = open_request(req_path.name, req_bytes, password=password, terminal_x25519=t.keys.x25519,
+                                  department_ed25519=dep_keys.ed25519 if dep_keys else None, limits=limits)
+            break
+        except BulkError as err:  # a wrong password may be typed again; anything else refuses at once
+            if not is_zip or err.code != "E-CON-004" or attempt >= req.password_tries:
+                raise
     irai = _irai(opened.irai, req)
-    request_no = req.request_no or (str(irai["依頼番号"]) if "依頼番号" in irai else None)
+    request_no = req.request_no or (untrusted.check(str(irai["依頼番号"]), "依頼番号") if "依頼番号" in irai else None)
     as_of = req.as_of or (date.fromisoformat(str(irai["基準日"])) if "基準日" in irai else clock.today())
     # 4. the table: header and encoding at once, rows streamed through matching in batches (a row
     #    problem is a 90; a file-level one raised mid-stream is still a refusal before any write)
@@ -254,11 +325,12 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
             done += 1
             if done % 1000 == 0:
                 progress.advance(1000)
+                faults.point("during-matching")
             yield r
         progress.advance(done % 1000)
 
-    answers = counted(match(table.items, t.store, as_of=as_of,
-                            kojin_bango_for_fuhyo="個人番号" in fields))
+    matched = match(table.items, t.store, as_of=as_of, kojin_bango_for_fuhyo="個人番号" in fields)
+    answers = counted(matched)
     provided: list[str] = []
 
     def remember(it):
@@ -269,8 +341,12 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
                     provided.append(code)
             yield r
 
-    with fewer_collections():
-        table_out = results.write_results(remember(answers), fields=fields, encoding=req.encoding)
+    try:
+        with fewer_collections():
+            table_out = results.write_results(remember(answers), fields=fields, encoding=req.encoding)
+    finally:
+        # stop the lookup thread here, before the store can be closed under it (Ctrl-C included)
+        matched.close()
     # 6. manifest, container
     progress.stage("照会結果の暗号化")
     result_sha = drive.sha256(table_out.data)
@@ -298,12 +374,17 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     # the drive again, just before the write: still the registered one, on the same device
     identify(t.registry, t.keys.public.ed25519, req.drive, req.department, "exchange", t.device)
     path = drive.write_atomic(req.drive, name, container)
+    written.path = path
+    faults.point("after-drive-write")
+    identify(t.registry, t.keys.public.ed25519, req.drive, req.department, "exchange", t.device)  # still there
     t.copies.keep(rno, name, container)
+    faults.point("after-copy")
     provided_on, provided_fields = clock.today().isoformat(), ",".join(fields)
     t.store.record_provisions(
         {"jumin_code": code, "provided_on": provided_on, "entry": rno, "department": dep.code,
          "purpose": req.purpose, "fields": provided_fields, "use": USE} for code in provided)
     provided.clear()
+    faults.point("after-provisions")
     container_sha = drive.sha256(container)
     counts = dict(table_out.counts, rows=table_out.rows, gaiji_substitutions=table_out.gaiji_substitutions)
     out = t.writer.record("出力", ref=rno, media_id=m.media_id, department=dep.code, purpose=req.purpose,
@@ -313,4 +394,5 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
                    provided={"fields": fields, "kojin_bango": policy.KOJIN_BANGO in fields, **store})
     return ExchangeOutcome(rno, out["seq"], path, result_password, table_out.rows, dict(table_out.counts),
                            list(table_out.not_found), as_of, table.encoding, table_out.gaiji_substitutions, fields,
-                           log_counts=counts, log_hashes=[req_sha, container_sha])
+                           log_counts=dict(counts, swept=swept) if swept else counts,
+                           log_hashes=[req_sha, container_sha])

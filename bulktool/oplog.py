@@ -17,15 +17,13 @@ from bulktool.messages import BulkError
 from bulktool.retention import Retention
 from bulktool.sqlitedb import connect_private
 from bulktool.tables import rows_to_csv, rows_to_xlsx
+from bulktool.untrusted import looks_personal
 
 COLUMNS = ("番号", "日時", "操作者ID", "端末ID", "コマンド", "結果", "コード", "件数", "ハッシュ", "詳細")
 DEFAULT_RETENTION_YEARS = Retention().oplog_years
 
-# Defence in depth: text that looks like a 個人番号 (12 digits) or a 住民票コード (11 digits),
-# in ASCII or full-width digits, also written in groups (1234-5678-9012).
-_D = "[0-9０-９]"
-_LOOKS_PERSONAL = re.compile(
-    rf"(?<!{_D})(?:{_D}{{11,12}}|{_D}{{4}}[-‐－ 　]{_D}{{4}}[-‐－ 　]{_D}{{3,4}})(?!{_D})")
+# Defence in depth: text that looks like a 個人番号 or a 住民票コード never enters the log — the
+# same rule as for what the ledger takes from a department (bulktool.untrusted.looks_personal).
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = ("id", "timestamp", "operator_id", "terminal_id", "command", "outcome", "code", "counts", "hashes",
            "detail")
@@ -38,11 +36,6 @@ CREATE INDEX IF NOT EXISTS oplog_ts ON oplog(timestamp);
 CREATE TRIGGER IF NOT EXISTS oplog_no_update BEFORE UPDATE ON oplog
   BEGIN SELECT RAISE(ABORT, '操作履歴は書き換えできません'); END;
 """
-
-
-def looks_personal(text: str) -> bool:
-    """True when `text` holds a run of digits shaped like a 個人番号 or 住民票コード."""
-    return bool(_LOOKS_PERSONAL.search(text))
 
 
 def years_before(day: date, years: int) -> date:

@@ -107,9 +107,9 @@ class Department:
     fields: list[str]
     kojin_bango: bool       # 番号法: 個人番号 for every purpose (--kojin-bango)
     public_key: str | None  # the .pub file text
-
-
     kojin_purposes: list[str] = field(default_factory=list)  # 番号法: 個人番号 for these purposes only
+
+
 @dataclass
 class Media:
     media_id: str
@@ -142,11 +142,11 @@ class Registry:
     def __init__(self, path: Path) -> None:
         self.db = connect_private(path, wal=False)
         self.db.executescript(_SCHEMA)
-
-    def close(self) -> None:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(departments)")}
         if "kojin_purposes" not in columns:  # a registry from before 個人番号 per purpose
             self.db.execute("ALTER TABLE departments ADD COLUMN kojin_purposes TEXT")
+
+    def close(self) -> None:
         self.db.close()
 
     # --- operators ---
@@ -176,16 +176,32 @@ class Registry:
         params = [v.isoformat() if isinstance(v, date) else v for v in values.values()]
         self.db.execute(f"UPDATE operators SET {cols} WHERE operator_id = ?", (*params, operator_id))
 
-    def record_failure(self, operator_id: str) -> int:
-        """Count a wrong passphrase; lock at MAX_FAILURES. Returns the failure count."""
+    def begin_attempt(self, operator_id: str) -> bool:
+        """Reserve one passphrase attempt before the (slow) passphrase check, atomically across
+        processes: an attempt counts as a failure until it proves right (`update_operator(...,
+        failures=0)`), so parallel guesses are bounded like sequential ones. False when
+        MAX_FAILURES attempts are already spent or in flight: the account is locked."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute(
-                "UPDATE operators SET failures = failures + 1,"
-                " locked = CASE WHEN failures + 1 >= ? THEN 1 ELSE locked END WHERE operator_id = ?",
-                (MAX_FAILURES, operator_id))
-            (count,) = self.db.execute(
-                "SELECT failures FROM operators WHERE operator_id = ?", (operator_id,)).fetchone()
+            row = self.db.execute("SELECT failures, locked FROM operators WHERE operator_id = ?",
+                                  (operator_id,)).fetchone()
+            allowed = row is not None and not row[1] and row[0] < MAX_FAILURES
+            if allowed:
+                self.db.execute("UPDATE operators SET failures = failures + 1 WHERE operator_id = ?", (operator_id,))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return allowed
+
+    def fail_attempt(self, operator_id: str) -> int:
+        """A reserved attempt proved wrong: lock at MAX_FAILURES. Returns the failure count."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("UPDATE operators SET locked = CASE WHEN failures >= ? THEN 1 ELSE locked END "
+                            "WHERE operator_id = ?", (MAX_FAILURES, operator_id))
+            (count,) = self.db.execute("SELECT failures FROM operators WHERE operator_id = ?",
+                                       (operator_id,)).fetchone()
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

@@ -15,10 +15,12 @@ from bulktool import workspace as wsmod
 from bulktool.clock import Clock
 from bulktool.messages import BulkError
 from bulktool.oplog import OperationLog
-from bulktool.registry import PERMISSIONS, ROLE_LABELS, Operator, Registry
+from bulktool.registry import MAX_FAILURES, PERMISSIONS, ROLE_LABELS, Operator, Registry
 from bulktool.workspace import Workspace
 
 ACTIVE_LOCK = "tmp/active.lock"
+# A key slot that no passphrase opens: an unknown operator ID costs the same KDF as a known one.
+_DUMMY_SLOT = os.urandom(16 + 12 + 32 + 16)
 # An operator ID: letters, digits and - _ . ; never a run of 11 or more digits (a resident's number).
 OPERATOR_ID = re.compile(r"(?!.*[0-9]{11})[A-Za-z0-9_.\-]{1,32}")
 
@@ -53,18 +55,20 @@ def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase
 
     op = registry.operator(operator_id)
     if op is None:
+        wsmod.unwrap_kek(_DUMMY_SLOT, passphrase, operator_id)  # the same work as a wrong passphrase
         raise refuse(BulkError("E-AUTH-001", operator=operator_id))
     refusal = op.refusal(clock.today())
     if refusal is not None:
         raise refuse(refusal)
+    if not registry.begin_attempt(operator_id):
+        raise refuse(BulkError("E-AUTH-003", operator=operator_id))
     kek = wsmod.unwrap_kek(op.slot, passphrase, operator_id)
     if kek is None:
-        failures = registry.record_failure(operator_id)
-        if failures >= 5:
+        failures = registry.fail_attempt(operator_id)
+        if failures >= MAX_FAILURES:
             raise refuse(BulkError("E-AUTH-003", operator=operator_id))
         raise refuse(BulkError("E-AUTH-002", operator=operator_id, failures=failures))
-    if op.failures:
-        registry.update_operator(operator_id, failures=0)
+    registry.update_operator(operator_id, failures=0)
     if not defer_role and role_refusal(op, command) is not None:
         raise refuse(role_refusal(op, command), outcome="拒否")
     return op, kek
@@ -77,12 +81,16 @@ def role_refusal(op: Operator, command: str) -> BulkError | None:
     return BulkError("E-AUTH-007", operator=op.operator_id, role=ROLE_LABELS[op.role], command=command)
 
 
-@contextmanager
-def active_lock(ws: Workspace, exclusive: bool, blocking: bool = True) -> Iterator[bool]:
+def active_lock(ws: Workspace, exclusive: bool, blocking: bool = True):
     """Exchanges hold this shared while a 受付 is open; housekeeping takes it exclusively, so a
-    受付 is only ever closed as 失敗 when no exchange that could own it is running.
-    (On Windows, without flock, the lock is exclusive for both: exchanges then run one at a time.)"""
-    path = ws.path(ACTIVE_LOCK)
+    受付 is only ever closed as 失敗 when no exchange that could own it is running."""
+    return file_lock(ws.path(ACTIVE_LOCK), exclusive, blocking)
+
+
+@contextmanager
+def file_lock(path, exclusive: bool = True, blocking: bool = True) -> Iterator[bool]:
+    """An advisory lock on `path` across processes; yields whether it was taken (always, when
+    blocking). On Windows, without flock, every lock is exclusive."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -2,6 +2,10 @@
 each command parses its options, calls one service, and renders what it returns."""
 from __future__ import annotations
 
+import sys
+
+import typer
+
 # Each command group module registers its commands on the root `app` when imported.
 from bulktool.cli import audit as _audit  # noqa: F401
 from bulktool.cli import clerk as _clerk  # noqa: F401
@@ -14,10 +18,23 @@ from bulktool.cli import media as _media  # noqa: F401
 from bulktool.cli import operator as _operator  # noqa: F401
 from bulktool.cli import oplog as _oplog  # noqa: F401
 from bulktool.cli import store as _store  # noqa: F401
+from bulktool.cli.common import err_console
 from bulktool.cli.root import app
+from bulktool.hardening import harden
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    harden()  # no core dumps, not dumpable: before any secret or resident is in memory
+    try:
+        code = app(standalone_mode=False)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C outside a command's own handling (parsing, a prompt)
+        err_console.print("中断しました。")
+        sys.exit(130)
+    except Exception as exc:  # typer's usage errors: shown as typer shows them, with their exit code
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -141,6 +141,10 @@ def handles_errors(fn):
             return fn(*args, **kwargs)
         except BulkError as err:
             fail(err)
+        except KeyboardInterrupt:
+            # what was running has recorded itself (an exchange ledgers 失敗); the shell's code for SIGINT
+            err_console.print("中断しました。")
+            raise typer.Exit(130) from None
 
     return wrapper
 

@@ -25,11 +25,13 @@ PROVISION_COLUMNS = ("provided_on", "entry", "department", "purpose", "fields", 
 
 def disclose(writer: LedgerWriter, store: StoreBackend, code_text: str, request_no: str | None) -> list[dict]:
     """The provision record of the resident with 住民票コード `code_text` (never shown back, never
-    ledgered); the query itself is ledgered as 開示 with the 開示請求 number and the count."""
+    ledgered); the query itself is ledgered as 開示 with the 開示請求 number and the count. Only
+    provisions the ledger confirms count: rows of an exchange that ended without its 出力 (a
+    crash between the store and the ledger) are not a provision."""
     code = digits(code_text)
     if not valid_jumin_code(code):
         raise BulkError("E-USE-001", option="住民票コード", value="（表示しません）")
-    rows = store.provisions_for(code)
+    rows = [r for r in store.provisions_for(code) if writer.ledger.find(event="出力", ref=int(r["entry"]))]
     writer.record("開示", request_no=request_no, counts={"records": len(rows)},
                   note="提供状況記録の開示（対象者の情報は記録しない）")
     return rows
