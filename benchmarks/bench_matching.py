@@ -4,7 +4,7 @@ same keys, in the same run.
     python benchmarks/bench_matching.py --persons 1000000 --conditions 100000 [--repeat 5] [--store FILE]
 
 Builds a synthetic store (benchmarks/bench_load.py's generator, loaded through load_files; with
---store the file is kept and reused), writes the bytes of a 検索条件 CSV with the SPEC §3 header
+--store the file is kept and reused), writes the bytes of a 検索条件 CSV with the contract §3 header
 drawn from it (request_csv: a third each by 個人番号, 住民票コード and 4情報, in varied written
 forms — hyphenated and full-width numbers, 和暦 and other date forms, 2-3-4 / full-width /
 kanji-numeral addresses, spaced or unspaced names, katakana — 1 in 10 altered so that they

@@ -1,4 +1,4 @@
-"""Bulk matching of search conditions against a StoreBackend (SPEC §3, §4, §5).
+"""Bulk matching of search conditions against a StoreBackend (contract §3, §4, §5).
 
     for result in match(items, store, as_of=date(2025, 4, 1), kojin_bango_for_fuhyo=False): ...
 
@@ -11,7 +11,7 @@ batch run on one worker thread while this one decides the current batch (`overla
 cores the database's work and the Python of parsing, deciding and writing proceed side by side.
 
 Rules
-- Record in force on the 基準日 D (SPEC §2, backend.in_force): chosen by the backend's lookups;
+- Record in force on the 基準日 D (contract §2, backend.in_force): chosen by the backend's lookups;
   a person with no record in force on D is not found.
 - Key priority: 個人番号 (本人確認情報 only), then 住民票コード, then 4情報. A key must be carried
   by the record in force: a person found through an old version's 個人番号 is met only through

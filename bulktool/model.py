@@ -1,4 +1,4 @@
-"""Data types shared along the exchange path (DESIGN.md): conditions → matching → results.
+"""Data types shared along the exchange path (docs/contract.md): conditions → matching → results.
 
 Plain frozen dataclasses; no I/O. Values that hold personal data (SearchCondition,
 MatchResult.record) must never be printed, logged or put into an exception message:
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
-# The two store files (SPEC §2), by `kind`: 本人確認情報 (jumin) and 附票本人確認情報 (fuhyo). A
+# The two store files (contract §2), by `kind`: 本人確認情報 (jumin) and 附票本人確認情報 (fuhyo). A
 # 検索条件 row names its file in the 対象 column (TARGET_*, the Japanese cell text).
 KIND_JUMIN = "jumin"
 KIND_FUHYO = "fuhyo"
@@ -20,7 +20,7 @@ TARGET_FUHYO = "附票"
 TARGETS = (TARGET_JUMIN, TARGET_FUHYO)
 KIND_OF_TARGET = {TARGET_JUMIN: KIND_JUMIN, TARGET_FUHYO: KIND_FUHYO}
 
-# 消除 (SPEC §2): a person whose record in force is a 消除 is a 消除者 (answer 10).
+# 消除 (contract §2): a person whose record in force is a 消除 is a 消除者 (answer 10).
 #   jumin: told by the 異動事由 — one of REMOVAL_REASONS, or any reason ending in REMOVAL_SUFFIX;
 #   fuhyo: 附票本人確認情報状態区分 FUHYO_STATUS_REMOVED.
 # The one statement of the rule: matching uses is_removal; a backend's SQL (store stats) is built
@@ -57,7 +57,7 @@ STATUS_LABELS = {
     Status.INPUT_ERROR: "入力エラー",
 }
 
-# Fields a result may carry, in result-column order (SPEC §5), per target.
+# Fields a result may carry, in result-column order (contract §5), per target.
 JUMIN_FIELDS = ("住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所", "個人番号", "異動事由", "異動年月日")
 FUHYO_FIELDS = ("住民票コード", "氏名", "氏名かな", "生年月日", "性別", "住所", "個人番号")
 

@@ -1,4 +1,4 @@
-"""Japanese text and date normalisation for matching (SPEC §3 生年月日, §4). Pure functions.
+"""Japanese text and date normalisation for matching (contract §3 生年月日, §4). Pure functions.
 
 Each key function applies a fixed, documented list of rules (docs/normalize.md) and is used on
 both sides — at load time for the store, at match time for the request — so both agree. A key is

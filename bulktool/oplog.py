@@ -1,4 +1,4 @@
-"""The 操作履歴 (operation log, SPEC §7): every command run — who, where, when, what, outcome,
+"""The 操作履歴 (operation log, contract §7): every command run — who, where, when, what, outcome,
 counts, hashes — including refused and failed ones and failed logins; never personal data.
 
 Kept 7 years by default (cities: 5); older entries are removed only by an explicit `purge`, which

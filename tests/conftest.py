@@ -43,7 +43,7 @@ class Result:
 
 
 class Cli:
-    """Runs `bulktool …` in process, as SPEC §9 writes the commands."""
+    """Runs `bulktool …` in process, as contract §9 writes the commands."""
 
     def __init__(self, home: Path, tmp: Path, clock: Clock | None = None) -> None:
         self.home = home

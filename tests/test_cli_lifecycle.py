@@ -1,5 +1,5 @@
 """Media lifecycle, re-issue, disclosure, operation-log purge, crash recovery and concurrency,
-all through the CLI (SPEC §6, §6b, §7, §9)."""
+all through the CLI (contract §6, §6b, §7, §9)."""
 from __future__ import annotations
 
 import json
@@ -204,7 +204,7 @@ def test_a_table_refused_mid_stream_writes_nothing(cli, world):
 
 
 def test_fingerprints_print_whole_on_one_line_for_the_paper_comparison(world):
-    """keys generate, department add and keys export print the fingerprint (SPEC §9): all of it
+    """keys generate, department add and keys export print the fingerprint (contract §9): all of it
     on one line, never broken by the console's wrapping, even in captured 80-column output."""
     from bulktool import keys
 

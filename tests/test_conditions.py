@@ -1,4 +1,4 @@
-"""検索条件 table reading (SPEC §3): header, encoding, every row rule, xlsx and its limits."""
+"""検索条件 table reading (contract §3): header, encoding, every row rule, xlsx and its limits."""
 from __future__ import annotations
 
 import io
@@ -27,7 +27,7 @@ SECRET = "秘密値ZQX"  # a distinctive value put into bad cells: it must never
 
 
 def test_the_one_column_list_is_the_contract_and_the_refusal_names_it():
-    """conditions.COLUMNS is the 検索条件 column list (SPEC §3); E-REQ-003 states it in prose."""
+    """conditions.COLUMNS is the 検索条件 column list (contract §3); E-REQ-003 states it in prose."""
     assert COLUMNS == tuple(FULL.split(","))
     assert "使える列: " + ", ".join(COLUMNS) + "。" in MESSAGES["E-REQ-003"][1]
 

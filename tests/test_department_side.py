@@ -1,6 +1,6 @@
 """The department's side: make requests that the terminal opens, open and verify results the
 terminal made (envelope sealed to the department, AES ZIP with a paper password), write them out.
-Every failure to open or verify is exit code 3 (SPEC §9)."""
+Every failure to open or verify is exit code 3 (contract §9)."""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,4 @@
-"""bulktool.store.generate: determinism, SPEC §2 validity, the realism it promises, labelled queries."""
+"""bulktool.store.generate: determinism, contract §2 validity, the realism it promises, labelled queries."""
 from __future__ import annotations
 
 import csv

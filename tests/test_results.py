@@ -1,4 +1,4 @@
-"""照会結果.csv writing (SPEC §5): columns, order, permitted fields, encodings, 外字, formulas."""
+"""照会結果.csv writing (contract §5): columns, order, permitted fields, encodings, 外字, formulas."""
 from __future__ import annotations
 
 import csv

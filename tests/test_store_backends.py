@@ -111,7 +111,7 @@ DAYS = ("2000-01-01", "2010-03-31", "2010-04-01", "2015-12-31", "2016-01-01", "2
 
 @pytest.mark.parametrize("day", DAYS)
 def test_every_lookup_picks_what_the_reference_rule_picks(store, day):
-    """backend.in_force states SPEC §2's rule once; the SQL of every lookup must agree with it on
+    """backend.in_force states contract §2's rule once; the SQL of every lookup must agree with it on
     every day around each change (deleted and future-dated rows included)."""
     codes = [code(1), code(2), code(3)]
     for kind, lookup in ((KIND_JUMIN, store.lookup_jumin_by_codes), (KIND_FUHYO, store.lookup_fuhyo_by_codes)):

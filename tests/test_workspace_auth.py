@@ -1,4 +1,4 @@
-"""Workspace set-up, login, lockout, validity and roles (SPEC §8, §9)."""
+"""Workspace set-up, login, lockout, validity and roles (contract §8, §9)."""
 from __future__ import annotations
 
 import hashlib

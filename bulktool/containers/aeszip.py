@@ -1,4 +1,4 @@
-"""AES-256 ZIP (WinZip AE-2) requests and results, via pyzipper (SPEC §3, §5).
+"""AES-256 ZIP (WinZip AE-2) requests and results, via pyzipper (contract §3, §5).
 
 Reading refuses hostile archives before anything of an entry is parsed: ZipCrypto or
 unencrypted entries, links, absolute or `..` names, nested archives, more than one table, and

@@ -1,4 +1,4 @@
-"""Limits that every container (and an .xlsx table inside one) is opened under (SPEC §3)."""
+"""Limits that every container (and an .xlsx table inside one) is opened under (contract §3)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,5 @@
 """The one zip-bomb guard, for every zip bulktool reads: the AES ZIP containers (aeszip) and the
-.xlsx tables inside them (xlsxread.check_xlsx). Limits in limits.py (SPEC §3).
+.xlsx tables inside them (xlsxread.check_xlsx). Limits in limits.py (contract §3).
 
 - entry count: more files (folders do not count) than `max_entries` → E-CON-008;
 - expanded size: the declared sizes added up, before anything is read, then the bytes really

@@ -1,4 +1,4 @@
-"""The 管理簿 (media ledger): an append-only, hash-chained, signed log (SPEC §6; docs/ledger.md).
+"""The 管理簿 (media ledger): an append-only, hash-chained, signed log (contract §6; docs/ledger.md).
 
 Laid out like Go's sumdb tlog:
 - chain.py       pure: canonical form, entry hash, signing, checkpoints, `verify_entries` over

@@ -1,4 +1,4 @@
-"""The 管理簿's hash chain, pure (SPEC §6; docs/ledger.md), in the style of Go's sumdb tlog.
+"""The 管理簿's hash chain, pure (contract §6; docs/ledger.md), in the style of Go's sumdb tlog.
 
 Everything here works on plain entry dicts and needs nothing else: no clock, no files, no
 processes. `canonical` and `entry_hash` define what is hashed; `sign_entry` and
@@ -28,7 +28,7 @@ from bulktool.messages import BulkError
 GENESIS_PREV = "0" * 64
 EVENTS = ("開設", "媒体登録", "受付", "出力", "受渡", "受領確認", "貸与", "返却", "消去", "廃棄", "再発行",
           "拒否", "失敗", "登録変更", "開示", "履歴削除", "点検", "取込", "紛失")
-# The events that close a 受付 (SPEC §6: exactly one of them cites it).
+# The events that close a 受付 (contract §6: exactly one of them cites it).
 CLOSING_EVENTS = ("出力", "拒否", "失敗")
 # Every hashed field, in storage order; hash and signature are not hashed, prev_hash is.
 HASHED_FIELDS = ("seq", "timestamp", "event", "operator_id", "terminal_id", "media_id", "department",

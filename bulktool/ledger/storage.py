@@ -1,4 +1,4 @@
-"""The 管理簿 stored in its own SQLite file (SPEC §6; docs/ledger.md): the boring layer under the
+"""The 管理簿 stored in its own SQLite file (contract §6; docs/ledger.md): the boring layer under the
 pure chain (chain.py). Appends are serialised across processes, UPDATE and DELETE are refused by
 triggers (a tamperer can drop them: that is what verify is for), and the exports carry Japanese
 column names.

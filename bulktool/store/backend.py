@@ -5,12 +5,12 @@ same protocol for a server store (store/url.py chooses by the workspace's store 
 above it knows how a backend lays its rows out.
 
 What goes in
-  * the two store files (SPEC §2): `load_batch` takes validated rows whose columns are
+  * the two store files (contract §2): `load_batch` takes validated rows whose columns are
     `record_columns(kind)` — every column of store/schema.py under its English name, as the
     validated CSV text ("" = empty cell), then the match keys computed at load time by
     store/validate.py (KEY_COLUMNS; text, None = no key) — as a pyarrow Table (the fast path's
     chunks) or as a list of tuples (the chunks of the exact, row-by-row path);
-  * the provision record (SPEC §6b): dicts with PROVISION_KEYS.
+  * the provision record (contract §6b): dicts with PROVISION_KEYS.
 
 What comes out
   Rows as mappings (column name → value), read-only by convention: `StoredRow` (a dict whose
@@ -20,7 +20,7 @@ What comes out
 
 What a backend decides, and what it does not
   A lookup answers with each linked person's *record in force* on the 基準日 — the one rule of
-  SPEC §2, written once in Python below (`in_force`) and checked against every backend's SQL by
+  contract §2, written once in Python below (`in_force`) and checked against every backend's SQL by
   tests/test_store_backends.py on both backends — because choosing it in the database keeps the older versions
   (~40 % of the rows a batch touches) out of Python altogether (docs/store.md「Measured」).
   Whether a condition holds on that record, and what the answer is, is bulktool.matching, pure
@@ -50,13 +50,13 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     KIND_FUHYO: ("k_name", "k_kana", "k_old_name", "k_old_kana", "k_addr", "k_last_addr"),
 }
 
-# Primary key of each table: loading is idempotent on it (SPEC §2).
+# Primary key of each table: loading is idempotent on it (contract §2).
 PRIMARY_KEYS: dict[str, tuple[str, str]] = {
     KIND_JUMIN: ("jumin_code", "update_seq"),
     KIND_FUHYO: ("jumin_code", "change_date"),
 }
 
-# The provision record (SPEC §6b); the dicts given to record_provisions and returned by
+# The provision record (contract §6b); the dicts given to record_provisions and returned by
 # provisions_for carry these keys.
 PROVISION_KEYS = ("jumin_code", "provided_on", "entry", "department", "purpose", "fields", "use")
 
@@ -77,7 +77,7 @@ class StoredRow(dict):
 
 
 def in_force(kind: str, versions: Sequence[Row], as_of: str) -> Row | None:
-    """The record in force on `as_of` (YYYY-MM-DD) among one person's rows (SPEC §2): jumin —
+    """The record in force on `as_of` (YYYY-MM-DD) among one person's rows (contract §2): jumin —
     among the rows with 異動年月日 ≤ as_of and 削除フラグ not set, the highest 更新順番号;
     fuhyo — the row with the latest 異動年月日 ≤ as_of. None when no row qualifies. Backends
     apply this rule in their lookups; this is its statement, and the tests' reference."""
@@ -136,7 +136,7 @@ class StoreBackend(Protocol):
     def versions(self, kind: str, codes: Iterable[str]) -> Versions:
         """Every stored row of these persons in table `kind`, in no particular order."""
 
-    # --- provision record (SPEC §6b) ----------------------------------------------------
+    # --- provision record (contract §6b) ----------------------------------------------------
     def record_provisions(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Append provision records (dicts with PROVISION_KEYS) in one transaction."""
 

@@ -1,4 +1,4 @@
-"""`store load`: stream the SPEC §2 CSV dumps into a StoreBackend, validating every row.
+"""`store load`: stream the contract §2 CSV dumps into a StoreBackend, validating every row.
 
     report = load_files(store, "jumin", [path, ...], progress=callback)  # callback(rows, bytes_read, bytes_total)
 

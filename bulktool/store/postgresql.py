@@ -5,7 +5,7 @@ Same rows as the SQLite backend (store/layout.py: the columns the SQL reads, typ
 `date`, counts as integers — the address keys, and one packed text value), the same record in
 force (`DISTINCT ON (jumin_code) … ORDER BY jumin_code, update_seq DESC` / `change_date DESC`,
 the one statement of the rule in this file, `_in_force`, reused by stats), the same validation
-(store/load.py, before anything reaches a backend) and idempotency (primary keys of SPEC §2).
+(store/load.py, before anything reaches a backend) and idempotency (primary keys of contract §2).
 
 Personal data never travels in SQL text or in statement parameters, which a server may log
 (`log_statement`, `log_min_duration_statement`, auto_explain): it travels only as COPY data —
@@ -87,7 +87,7 @@ def _cells(kind: str, alias: str = "t") -> str:
     return " || chr(31) || ".join(map(text, load_columns(kind)))
 
 
-# The record in force on %(day)s (backend.in_force, SPEC §2) of each person: THE statement of the
+# The record in force on %(day)s (backend.in_force, contract §2) of each person: THE statement of the
 # rule in this backend, used by the lookups and by stats.
 _IN_FORCE = {KIND_JUMIN: ("t.update_seq DESC", "t.deleted_flag = 0 AND t.change_date <= %(day)s"),
              KIND_FUHYO: ("t.change_date DESC", "t.change_date <= %(day)s")}
@@ -316,7 +316,7 @@ class PostgresStore:
     def lookup_fuhyo_by_four(self, keys: Iterable[tuple[str, str]], as_of: str) -> InForce:
         return self._four(KIND_FUHYO, keys, as_of)
 
-    # --- provision record (SPEC §6b) ----------------------------------------------------
+    # --- provision record (contract §6b) ----------------------------------------------------
     def record_provisions(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """COPY the rows in one transaction, streaming."""
         count = 0

@@ -1,4 +1,4 @@
-"""Columns of the two store files (SPEC §2), with the rule each cell follows: the Japanese CSV
+"""Columns of the two store files (contract §2), with the rule each cell follows: the Japanese CSV
 header, in order, the English identifier used by the backends, the kind of value, and whether
 the cell may be empty.
 

@@ -4,10 +4,10 @@ Plaintext stays in the store file (mode 0600) and in memory: `PRAGMA temp_store=
 every connection, so SQLite's temp tables, sorts and index builds never spill to a temp file,
 and batch lookups pass their keys as one JSON parameter (json_each), not through a temp table.
 
-Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of SPEC §2;
+Tables: `jumin` and `fuhyo` (rowid tables whose PRIMARY KEY is the idempotency key of contract §2;
 the columns the SQL reads, the address keys, and one `packed` value holding everything else,
 store/layout.py; lookups return every column as a StoredRow),
-`provisions` (SPEC §6b). Secondary indexes serve the batch lookups; when a load starts on an
+`provisions` (contract §6b). Secondary indexes serve the batch lookups; when a load starts on an
 empty table they are dropped and rebuilt after the load (one sort instead of 10M random inserts).
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _iso(day: date | str) -> str:
     return day.isoformat() if isinstance(day, date) else str(day)
 
 
-# The record in force on the day ?2 (backend.in_force, SPEC §2) of each person, the one SQL
+# The record in force on the day ?2 (backend.in_force, contract §2) of each person, the one SQL
 # statement of the rule, used by the lookups and by stats: SQLite documents that with exactly one
 # max() aggregate the bare columns come from the row holding the maximum.
 _IN_FORCE = {KIND_JUMIN: ("max(update_seq)", "ifnull(deleted_flag, 0) = 0 AND change_date <= ?2"),
@@ -242,7 +242,7 @@ class SqliteStore:
     def lookup_fuhyo_by_four(self, keys: Iterable[tuple[str, str]], as_of: str) -> InForce:
         return self._four(KIND_FUHYO, keys, as_of)
 
-    # --- provision record (SPEC §6b) ----------------------------------------------------
+    # --- provision record (contract §6b) ----------------------------------------------------
     def record_provisions(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Insert the rows in one transaction, streaming (a 1M-row exchange builds no list)."""
         count = 0

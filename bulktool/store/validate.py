@@ -1,4 +1,4 @@
-"""Parse and validate one chunk of a store dump (SPEC §2): bytes of whole CSV records in, the
+"""Parse and validate one chunk of a store dump (contract §2): bytes of whole CSV records in, the
 validated rows with their match keys (backend.record_columns) and the problems out. Pure.
 
 Two validators, one declaration. Both are built from schema.SCHEMA (per column: kind of value,

@@ -4,7 +4,7 @@
     truth = list(iter_people(people, seed, today))                       # the same persons, in memory
     queries = labelled_queries(truth, seed, 500, today=today)           # 検索条件 rows + right answers
 
-The CSV dumps follow SPEC §2 exactly (UTF-8, header = schema.HEADERS, YYYY-MM-DD, empty cell = no
+The CSV dumps follow contract §2 exactly (UTF-8, header = schema.HEADERS, YYYY-MM-DD, empty cell = no
 value); they are loaded through store/load.py like real dumps, so generated data is validated.
 Everything is invented: readings of common Japanese names (facts, bulktool/data/*.csv written for
 this project), real 岐阜県 municipalities with their JIS X 0402 codes, invented 町名 and numbers.

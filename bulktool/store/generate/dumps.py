@@ -1,4 +1,4 @@
-"""The CSV dumps (SPEC §2) of the generated persons: jumin.csv and fuhyo.csv, block by block,
+"""The CSV dumps (contract §2) of the generated persons: jumin.csv and fuhyo.csv, block by block,
 optionally in worker processes; the bytes never depend on the number of workers."""
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def _render_block(args: tuple[int, int, int, int, int]) -> tuple[str, str, Gener
 
 def generate(people: int, seed: int, out_dir: Path | str, *, today: date, workers: int | None = None,
              progress: Callable[[int], None] | None = None) -> GenerationSummary:
-    """Write out_dir/jumin.csv and out_dir/fuhyo.csv (SPEC §2) for `people` persons.
+    """Write out_dir/jumin.csv and out_dir/fuhyo.csv (contract §2) for `people` persons.
 
     Streams block by block (memory bounded by a few blocks), optionally in `workers` processes
     (default: all cores for large runs, 1 below 50,000 people); the bytes do not depend on it.

@@ -1,5 +1,5 @@
 """The test oracle: labelled queries — a 検索条件 table written with realistic noise, each row
-with the answer the SPEC requires, derived from the generated truth (never from
+with the answer the contract requires, derived from the generated truth (never from
 bulktool.normalize, which is what it checks)."""
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ _O_U_ROWS = set("おこそとのほもよろごぞどぼぽうくすつぬふむ
 
 @dataclass
 class LabelledQuery:
-    """One 検索条件 row (SPEC §3 column → cell text) and its right answer from the truth:
+    """One 検索条件 row (contract §3 column → cell text) and its right answer from the truth:
     expected_status 00/10 with expected_code (the right person's 住民票コード), or 20/30/90."""
 
     row: dict[str, str]
@@ -194,7 +194,7 @@ class _Noise:
 
 
 def labelled_queries(people: list[Person], seed: int, n: int, *, today: date | None = None) -> list[LabelledQuery]:
-    """n 検索条件 rows built from the truth with realistic noise, each with the answer the SPEC
+    """n 検索条件 rows built from the truth with realistic noise, each with the answer the contract
     requires (derived from the canonical truth, never from bulktool.normalize). `today` is the
     基準日 the rows will be matched on (None = the latest versions, i.e. the generation day)."""
     rng = random.Random(f"bulktool-labelled:{seed}")

@@ -85,7 +85,7 @@ class Person:
         return date.fromordinal(self.birth)
 
     def in_force(self, day: date | None = None) -> Version | None:
-        """The jumin version in force on `day` (SPEC §2); None = the latest (as of generation)."""
+        """The jumin version in force on `day` (contract §2); None = the latest (as of generation)."""
         limit = day.toordinal() if day else 10**9
         best = None
         for v in self.versions:
