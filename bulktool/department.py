@@ -2,20 +2,78 @@
 
 Everything here works on bytes in memory; only `write_opened` touches the disk. A result that
 fails to open or to verify — wrong password, wrong key, tampered container, bad envelope
-signature, manifest that disagrees with the CSV — raises BulkError with exit code 3 (SPEC §9):
-E-RES-003 when the container cannot be opened, E-RES-001 when its content does not verify.
+signature, manifest that disagrees with the table — raises BulkError with exit code 3 (contract §9):
+E-RES-003 when the container cannot be opened, E-RES-001 when its content does not verify. The
+table is 照会結果.csv or 照会結果.xlsx, written out as it lies in the container.
+
+Before a request leaves, `check_table` applies the very checks the terminal's exchange applies to
+the table (conditions.iter_conditions: encoding, header, each row's key rule and values), with no
+store: a table refused whole raises the terminal's own code; rows that would be 90 are listed.
 """
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path, PureWindowsPath
 
 from bulktool import manifest as mf
+from bulktool.conditions import iter_conditions
 from bulktool.containers import aeszip, envelope
 from bulktool.containers.limits import DEFAULT_LIMITS, Limits
 from bulktool.keys import KeyPair, PublicKeys
 from bulktool.messages import BulkError
+from bulktool.model import RowError
+
+MIN_REQUEST_PASSWORD = 12
+# 連番 are the department's row numbers; one that does not look like one is never printed (the
+# same rule as exchange.SHOWN_RENBAN on the terminal: a 連番 cell may hold a resident's data)
+SHOWN_RENBAN = re.compile(r"[A-Za-z0-9_\-]{1,12}")
+
+
+@dataclass
+class TableCheck:
+    """What `request check` found: the data rows, and those that would be answered 90."""
+    encoding: str
+    rows: int
+    errors: list[RowError] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # never a 連番 (it may be a value)
+        return f"TableCheck(encoding={self.encoding!r}, rows={self.rows}, errors={len(self.errors)})"
+
+
+def check_table(table_path_name: str, table_bytes: bytes, limits: Limits = DEFAULT_LIMITS) -> TableCheck:
+    """The terminal's checks of a 検索条件 table (conditions.iter_conditions, by the name's
+    extension), without a store. A table the terminal would refuse whole raises the same
+    BulkError (E-REQ-…); rows that would be 90 come back in `errors`."""
+    stream = iter_conditions(_base_name(table_path_name), table_bytes, limits=limits)
+    rows, errors = 0, []
+    for item in stream.items:
+        rows += 1
+        if isinstance(item, RowError):
+            errors.append(item)
+    return TableCheck(stream.encoding, rows, errors)
+
+
+def shown_renban(renban: str | None) -> str | None:
+    """A 連番 that may be printed (short letters, digits, - and _), else None."""
+    return renban if renban and SHOWN_RENBAN.fullmatch(renban) else None
+
+
+def irai_json(*, department: str | None = None, purpose: str | None = None, request_no: str | None = None,
+              as_of: date | None = None) -> bytes | None:
+    """依頼票.json (contract §3) from what is given, or None when nothing is."""
+    doc = {k: v for k, v in (("照会元", department), ("事務", purpose), ("依頼番号", request_no),
+                             ("基準日", as_of.isoformat() if as_of else None)) if v is not None}
+    return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8") if doc else None
+
+
+def check_request_password(password: str) -> None:
+    """A request ZIP's password: at least MIN_REQUEST_PASSWORD characters (E-CON-020)."""
+    if len(password) < MIN_REQUEST_PASSWORD:
+        raise BulkError("E-CON-020", min=MIN_REQUEST_PASSWORD)
 
 
 def _base_name(path_name: str) -> str:
@@ -25,11 +83,14 @@ def _base_name(path_name: str) -> str:
 
 def make_zip_request(table_path_name: str, table_bytes: bytes, password: str, irai: bytes | None = None, *,
                      when: tuple[int, int, int, int, int, int]) -> bytes:
-    """`bulktool request zip`: an AES-256 (AE-2) ZIP holding the table under its base name, as
-    7-Zip makes it. The table must be a .csv or .xlsx (E-CON-005 otherwise)."""
+    """`bulktool request zip`: an AES-256 (AE-2) ZIP holding the table under its base name (and
+    依頼票.json when given), as 7-Zip makes it. The table must be a .csv or .xlsx (E-CON-005
+    otherwise); the password at least MIN_REQUEST_PASSWORD characters (E-CON-020). The table's
+    own check is the caller's (check_table), before the password is asked."""
     name = _base_name(table_path_name)
     if not name.lower().endswith(aeszip.TABLE_SUFFIXES):
         raise BulkError("E-CON-005", count=0)
+    check_request_password(password)
     return aeszip.write_request(name, table_bytes, password, irai, when=when)
 
 
@@ -46,9 +107,14 @@ def make_sealed_request(table_name: str, table_bytes: bytes, *, department_keys:
 
 @dataclass
 class OpenedResult:
-    files: dict[str, bytes]  # 照会結果.csv and manifest.json, as in the container
+    files: dict[str, bytes]  # 照会結果.csv (or .xlsx) and manifest.json, as in the container
     manifest: dict           # the verified manifest
     signature_checked: bool  # True when the terminal's key was given and both signatures held
+
+    @property
+    def table_name(self) -> str:
+        """照会結果.csv or 照会結果.xlsx: the table this result holds."""
+        return next(n for n in self.files if n != mf.MANIFEST_JSON)
 
     def __repr__(self) -> str:  # never the CSV's content
         return f"OpenedResult(files={sorted(self.files)}, entry={self.manifest.get('ledger_entry')})"
@@ -61,7 +127,7 @@ def _cannot_open(err: BulkError) -> BulkError:
 def open_result(data: bytes, name: str, *, password: str | None, keys: KeyPair | None,
                 terminal: PublicKeys | None, limits: Limits = DEFAULT_LIMITS) -> OpenedResult:
     """Open a result container (.zip with `password`, .bte with the department's `keys`) and
-    check its manifest: SHA-256 of 照会結果.csv, rows, counts per code, and — when the terminal's
+    check its manifest: SHA-256 of 照会結果.csv or .xlsx, rows, counts per code, and — when the terminal's
     public key is given — the envelope's sender and the manifest's signature. Without `terminal`
     nothing proves who made the result (documented; the CLI says 未検証).
     Raises BulkError E-RES-003 (cannot open) or E-RES-001 (does not verify), both exit 3."""
@@ -83,19 +149,20 @@ def open_result(data: bytes, name: str, *, password: str | None, keys: KeyPair |
             raise
         raise _cannot_open(err) from None
     names = [n for n, _ in entries]
-    if sorted(names) != sorted([mf.RESULT_CSV, mf.MANIFEST_JSON]):
-        raise BulkError("E-RES-001", reason="照会結果.csv と manifest.json の組ではありません")
+    table = next((n for n in names if n in mf.RESULT_FILES), mf.RESULT_CSV)
+    if sorted(names) != sorted([table, mf.MANIFEST_JSON]):
+        raise BulkError("E-RES-001", reason="照会結果.csv（または .xlsx）と manifest.json の組ではありません")
     files = dict(entries)
-    manifest = mf.verify(files[mf.MANIFEST_JSON], files[mf.RESULT_CSV], terminal.ed25519 if terminal else None)
+    manifest = mf.verify(files[mf.MANIFEST_JSON], files[table], terminal.ed25519 if terminal else None, table)
     return OpenedResult(files, manifest, terminal is not None)
 
 
 def write_opened(opened: OpenedResult, out_dir: Path) -> list[Path]:
-    """Write 照会結果.csv and manifest.json into out_dir (created if missing); never overwrites
-    (E-RES-002). Returns the paths written."""
+    """Write the table (照会結果.csv or .xlsx, as it is) and manifest.json into out_dir (created if
+    missing); never overwrites (E-RES-002). Returns the paths written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / n for n in (mf.RESULT_CSV, mf.MANIFEST_JSON)]
+    paths = [out_dir / n for n in (opened.table_name, mf.MANIFEST_JSON)]
     for p in paths:
         if p.exists():
             raise BulkError("E-RES-002", path=str(p))

@@ -26,7 +26,7 @@ from bulktool.containers.limits import Limits
 from bulktool.containers.open import open_request
 from bulktool.keys import KeyPair
 from bulktool.ledger import Ledger
-from bulktool.manifest import MANIFEST_JSON, RESULT_CSV, build, sign
+from bulktool.manifest import MANIFEST_JSON, build, sign
 from bulktool.matching import fewer_collections, match
 from bulktool.messages import BulkError
 from bulktool.registry import Operator, Registry
@@ -71,6 +71,7 @@ class ExchangeRequest:
     as_of: date | None = None
     encoding: str = "utf-8"
     container: str | None = None  # "zip" | "sealed"; default: same kind as the request
+    table: str | None = None  # "csv" | "xlsx" (照会結果.xlsx); default: the department's registered kind
     password_tries: int = 1  # a wrong ZIP password (E-CON-004) is asked again, up to this many times in all
 
 
@@ -282,6 +283,7 @@ def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     # 2. department and purpose — before the store or the container is read
     progress.stage("照会元・事務の確認")
     dep = policy.check_purpose(t.registry.department(req.department), req.department, req.purpose)
+    table_kind = results.table_kind(req.table, dep.result_table, req.encoding)
     untrusted.check(req_path.name, "ファイル名")
     if req.request_no is not None:
         untrusted.check(req.request_no, "依頼番号")
@@ -343,7 +345,7 @@ def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
 
     try:
         with fewer_collections():
-            table_out = results.write_results(remember(answers), fields=fields, encoding=req.encoding)
+            table_out = results.write_result_table(remember(answers), fields, req.encoding, table_kind)
     finally:
         # stop the lookup thread here, before the store can be closed under it (Ctrl-C included)
         matched.close()
@@ -356,8 +358,8 @@ def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
                      operator_id=t.writer.actor.operator_id, created_at=clock.timestamp(), encoding=req.encoding,
                      department=dep.code, purpose=req.purpose, as_of=as_of.isoformat(),
                      gaiji_substitutions=table_out.gaiji_substitutions, fields=fields,
-                     store_entry=store["store_entry"], store_loaded=store["store_loaded"])
-    files = [(RESULT_CSV, table_out.data), (MANIFEST_JSON, sign(manifest, t.keys.ed25519))]
+                     store_entry=store["store_entry"], store_loaded=store["store_loaded"], result_file=table_out.name)
+    files = [(table_out.name, table_out.data), (MANIFEST_JSON, sign(manifest, t.keys.ed25519))]
     kind = req.container or ("zip" if is_zip else "sealed")
     result_password = None
     if kind == "zip":
@@ -390,7 +392,7 @@ def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     out = t.writer.record("出力", ref=rno, media_id=m.media_id, department=dep.code, purpose=req.purpose,
                    approval_no=req.approval, request_no=request_no,
                    files=[{"name": req_path.name, "sha256": req_sha}, {"name": name, "sha256": container_sha}],
-                   counts=counts, note=f"基準日 {as_of.isoformat()}、文字コード {req.encoding}、形式 {kind}",
+                   counts=counts, note=f"基準日 {as_of.isoformat()}、{table_out.described}、形式 {kind}",
                    provided={"fields": fields, "kojin_bango": policy.KOJIN_BANGO in fields, **store})
     return ExchangeOutcome(rno, out["seq"], path, result_password, table_out.rows, dict(table_out.counts),
                            list(table_out.not_found), as_of, table.encoding, table_out.gaiji_substitutions, fields,

@@ -108,6 +108,7 @@ class Department:
     kojin_bango: bool       # 番号法: 個人番号 for every purpose (--kojin-bango)
     public_key: str | None  # the .pub file text
     kojin_purposes: list[str] = field(default_factory=list)  # 番号法: 個人番号 for these purposes only
+    result_table: str = "csv"  # the 照会結果 table by default: "csv" or "xlsx" (department add --table)
 
 
 @dataclass
@@ -130,7 +131,8 @@ CREATE TABLE IF NOT EXISTS operators (
   created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS departments (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, purposes TEXT NOT NULL, fields TEXT NOT NULL,
-  kojin_bango INTEGER NOT NULL, public_key TEXT, updated_at TEXT NOT NULL, kojin_purposes TEXT);
+  kojin_bango INTEGER NOT NULL, public_key TEXT, updated_at TEXT NOT NULL, kojin_purposes TEXT,
+  result_table TEXT);
 CREATE TABLE IF NOT EXISTS media (
   media_id TEXT PRIMARY KEY, department TEXT NOT NULL, product TEXT NOT NULL DEFAULT '',
   serial TEXT NOT NULL DEFAULT '', registered_at TEXT NOT NULL, status TEXT NOT NULL,
@@ -145,6 +147,8 @@ class Registry:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(departments)")}
         if "kojin_purposes" not in columns:  # a registry from before 個人番号 per purpose
             self.db.execute("ALTER TABLE departments ADD COLUMN kojin_purposes TEXT")
+        if "result_table" not in columns:  # a registry from before 照会結果.xlsx: every department CSV
+            self.db.execute("ALTER TABLE departments ADD COLUMN result_table TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -220,22 +224,22 @@ class Registry:
             raise BulkError("E-DEP-001", department=dep.code)
         self.db.execute(
             "INSERT OR REPLACE INTO departments (code, name, purposes, fields, kojin_bango, public_key, updated_at, "
-            "kojin_purposes) VALUES (?,?,?,?,?,?,?,?)",
+            "kojin_purposes, result_table) VALUES (?,?,?,?,?,?,?,?,?)",
             (dep.code, dep.name, json.dumps(dep.purposes, ensure_ascii=False),
              json.dumps(dep.fields, ensure_ascii=False), int(dep.kojin_bango), dep.public_key, updated_at,
-             json.dumps(dep.kojin_purposes, ensure_ascii=False)))
+             json.dumps(dep.kojin_purposes, ensure_ascii=False), dep.result_table))
 
     def department(self, code: str) -> Department | None:
         row = self.db.execute(
-            "SELECT code, name, purposes, fields, kojin_bango, public_key, kojin_purposes FROM departments "
-            "WHERE code = ?",
+            "SELECT code, name, purposes, fields, kojin_bango, public_key, kojin_purposes, result_table "
+            "FROM departments WHERE code = ?",
             (code,)).fetchone()
         return _department(row) if row else None
 
     def departments(self) -> list[Department]:
         rows = self.db.execute(
-            "SELECT code, name, purposes, fields, kojin_bango, public_key, kojin_purposes FROM departments "
-            "ORDER BY code")
+            "SELECT code, name, purposes, fields, kojin_bango, public_key, kojin_purposes, result_table "
+            "FROM departments ORDER BY code")
         return [_department(r) for r in rows]
 
     # --- media ---
@@ -265,6 +269,6 @@ def _operator(row: tuple) -> Operator:
 
 
 def _department(row: tuple) -> Department:
-    code, name, purposes, fields, kojin, pub, kojin_purposes = row
+    code, name, purposes, fields, kojin, pub, kojin_purposes, result_table = row
     return Department(code, name, json.loads(purposes), json.loads(fields), bool(kojin), pub,
-                      json.loads(kojin_purposes) if kojin_purposes else [])
+                      json.loads(kojin_purposes) if kojin_purposes else [], result_table or "csv")

@@ -15,6 +15,12 @@ order (model.JUMIN_FIELDS), 外字フラグ (always). One row per input row, in 
 - Formula injection: every cell is neutralised by the one rule in tables.py (a cell beginning
   with =, +, -, @, tab or CR gets a leading '); the row loop below only prefilters for it.
 - CRLF line ends, minimal quoting (csv.QUOTE_MINIMAL).
+
+照会結果.xlsx (write_results_xlsx, `exchange --table xlsx`): the same columns and rows on one sheet
+「照会結果」, the header row frozen; every code and number a text cell formatted 文字列 (Excel keeps
+住民票コード's and 個人番号's leading zeros), 生年月日 and 異動年月日 date cells (yyyy-mm-dd);
+formula-looking text stored as a text cell as it is (a text cell never runs, so no '); no CP932
+substitution (xlsx holds any Unicode character). More rows than an Excel sheet holds is E-EXC-010.
 """
 from __future__ import annotations
 
@@ -25,8 +31,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable, Sequence
 
+from bulktool.manifest import RESULT_CSV, RESULT_XLSX
+from bulktool.messages import BulkError
 from bulktool.model import JUMIN_FIELDS, MatchResult, Status
-from bulktool.tables import FORMULA_PREFIXES, FORMULA_STARTS, neutralise, neutralise_all  # noqa: F401 (neutralise: re-exported)
+from bulktool.tables import FORMULA_PREFIXES, FORMULA_STARTS, neutralise, neutralise_all, xlsx_sheet  # noqa: F401 (neutralise: re-exported)
 
 RESULT_COLUMNS_FIXED = ("連番", "処理結果コード", "処理結果", "該当件数")
 GAIJI_COLUMN = "外字フラグ"
@@ -42,11 +50,19 @@ _CP932_MAP = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\
                             "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015"})
 _PROVIDED = (Status.HIT, Status.HIT_REMOVED)
 _FLUSH_ROWS = 10_000
+TABLE_KINDS = ("csv", "xlsx")
+DATE_COLUMNS = ("生年月日", "異動年月日")
+XLSX_SHEET = "照会結果"
+XLSX_MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
+# column widths of the xlsx result (characters), so that codes and dates show whole when opened
+_XLSX_WIDTHS = {"連番": 10, "処理結果コード": 8, "処理結果": 16, "該当件数": 8, "住民票コード": 14, "氏名": 16,
+                "氏名かな": 20, "生年月日": 12, "性別": 6, "住所": 40, "個人番号": 15, "異動事由": 10,
+                "異動年月日": 12, "外字フラグ": 8}
 
 
 @dataclass
 class ResultTable:
-    """照会結果.csv as bytes, with what the manifest and the summary need: rows, counts per
+    """照会結果.csv (or .xlsx) as bytes, with what the manifest and the summary need: rows, counts per
     処理結果コード (every code present, 0 when none), CP932 substitutions, and the 連番 of the 20
     rows (candidates for a 全国サーバ inquiry)."""
 
@@ -55,6 +71,13 @@ class ResultTable:
     counts: dict[str, int]
     gaiji_substitutions: int
     not_found: list[str] = field(default_factory=list)
+    name: str = RESULT_CSV  # the file's name in the container (照会結果.csv or 照会結果.xlsx)
+    encoding: str = "utf-8"  # the CSV's encoding, or "xlsx"
+
+    @property
+    def described(self) -> str:
+        """「文字コード utf-8」 or 「表 xlsx」, for the 出力 entry's note."""
+        return "表 xlsx" if self.name == RESULT_XLSX else f"文字コード {self.encoding}"
 
     def __repr__(self) -> str:
         return f"ResultTable(rows={self.rows}, counts={self.counts})"
@@ -157,3 +180,76 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
     out.write(buf.getvalue().encode(codec))
     counts = {s.value: n for s, n in by_status.items()}
     return ResultTable(out.getvalue(), rows, counts, subs, not_found)
+
+
+def _as_date(value: object) -> object:
+    """A date column's cell as a date (a date cell in the xlsx); text that is not an ISO date
+    stays text."""
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def write_results_xlsx(results: Iterable[MatchResult], *, fields: Sequence[str]) -> ResultTable:
+    """照会結果.xlsx for `results` (in input order), with the permitted `fields` only (the module
+    docstring says what each cell is). Rows, counts and 該当なし as write_results."""
+    cols = columns_for(fields)
+    data_cols = cols[len(RESULT_COLUMNS_FIXED):-1]
+    dates = [c in DATE_COLUMNS for c in data_cols]
+    blank = ("",) * len(data_cols)
+    by_status = dict.fromkeys(Status, 0)
+    count_of = {Status.HIT: "1", Status.HIT_REMOVED: "1", Status.NOT_FOUND: "0", Status.INPUT_ERROR: ""}
+    not_found: list[str] = []
+    rows = 0
+
+    def table_rows():
+        nonlocal rows
+        for r in results:
+            rows += 1
+            if rows >= XLSX_MAX_ROWS:
+                raise BulkError("E-EXC-010", limit=XLSX_MAX_ROWS - 1)
+            status = r.status
+            by_status[status] += 1
+            count = count_of.get(status)
+            if count is None:  # 30: the number of candidates
+                count = "" if r.count is None else str(r.count)
+            elif status is Status.NOT_FOUND:
+                not_found.append(r.renban)
+            provided = status in _PROVIDED
+            data = map(r.record.get, data_cols, blank) if provided else blank
+            yield [r.renban or "", status.value, r.message or status.label, count,
+                   *(_as_date(v) if is_date else _text(v) for v, is_date in zip(data, dates)),
+                   "1" if provided and r.gaiji else ""]
+
+    widths = {i: _XLSX_WIDTHS[c] for i, c in enumerate(cols) if c in _XLSX_WIDTHS}
+    data = xlsx_sheet(XLSX_SHEET, cols, table_rows(), freeze_header=True, text_format=True, widths=widths)
+    counts = {s.value: n for s, n in by_status.items()}
+    return ResultTable(data, rows, counts, 0, not_found, RESULT_XLSX, "xlsx")
+
+
+def table_kind(asked: str | None, registered: str | None, encoding: str = "utf-8") -> str:
+    """The 照会結果 table of an exchange: the operator's `--table`, else the department's
+    registered kind, else "csv". An xlsx with a CSV encoding other than UTF-8 is a usage error
+    (E-USE-010): CP932 is the CSV's alone."""
+    kind = asked or registered or "csv"
+    if kind not in TABLE_KINDS:
+        raise ValueError(f"unsupported result table {kind!r}")
+    if kind == "xlsx" and ENCODINGS.get(encoding.lower()) != "utf-8":
+        raise BulkError("E-USE-010")
+    return kind
+
+
+def write_result_table(results: Iterable[MatchResult], fields: Sequence[str], encoding: str = "utf-8",
+                       table: str = "csv") -> ResultTable:
+    """The 照会結果 table of kind `table`: "csv" (write_results, in `encoding`) or "xlsx"
+    (write_results_xlsx; table_kind has refused a CSV encoding with it)."""
+    if table == "xlsx":
+        return write_results_xlsx(results, fields=fields)
+    if table != "csv":
+        raise ValueError(f"unsupported result table {table!r}")
+    out = write_results(results, fields=fields, encoding=encoding)
+    out.encoding = ENCODINGS[encoding.lower()]
+    return out

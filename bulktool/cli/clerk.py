@@ -1,5 +1,6 @@
-"""The department clerk's commands (no workspace, no operator): request zip / seal, decrypt,
-verify (keys generate is in cli/keys.py). They run on a department's Windows PC as well."""
+"""The department clerk's commands (no workspace, no operator): request check / zip / seal,
+decrypt, verify, receipt (keys generate is in cli/keys.py). They run on a department's Windows PC
+as well."""
 from __future__ import annotations
 
 import functools
@@ -11,9 +12,18 @@ import typer
 
 from bulktool import keys
 from bulktool import receipt as receipt_proof
-from bulktool.cli.common import clock, console, handles_errors, read_input, read_secret
+from bulktool.cli.common import clock, console, handles_errors, parse_day, read_input, read_secret
 from bulktool.cli.root import app
-from bulktool.department import make_sealed_request, make_zip_request, open_result, write_opened
+from bulktool.department import (
+    check_request_password,
+    check_table,
+    irai_json,
+    make_sealed_request,
+    make_zip_request,
+    open_result,
+    shown_renban,
+    write_opened,
+)
 from bulktool.messages import BulkError
 
 request_app = typer.Typer(help="照会元: 検索条件ファイル（照会ファイル）を作る", no_args_is_help=True)
@@ -26,16 +36,62 @@ def _write_new(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
+def _row_problems(result) -> None:
+    """Each row that would be 90: its line, its 連番 when it looks like one (never a value), why."""
+    for e in result.errors:
+        renban = shown_renban(e.renban)
+        who = f"連番 {renban}" if renban else "連番（表示しません）"
+        console.print(f"  {e.line} 行目（{who}）: {e.field} — {e.reason}", markup=False)
+
+
+@request_app.command("check")
+@handles_errors
+def request_check(table: Path = typer.Argument(..., metavar="TABLE", help="検索条件の表（.csv または .xlsx）")):
+    """照会元: 検索条件の表を、端末の exchange と同じ規則で点検する（照会はしない）。
+
+    終了コード 0: すべての行が照会される。1: 入力エラー（90）になる行がある、または表全体が受け付けられない。"""
+    result = check_table(table.name, read_input(str(table)))
+    console.print(f"{result.rows} 行を点検しました（文字コード: {result.encoding}）。")
+    if not result.errors:
+        console.print("すべての行が照会されます（入力エラーになる行はありません）。")
+        return
+    console.print(f"入力エラー（処理結果コード 90）になる行が {len(result.errors)} 行あります:")
+    _row_problems(result)
+    raise typer.Exit(1)
+
+
 @request_app.command("zip")
 @handles_errors
-def request_zip(table: Path = typer.Argument(..., metavar="TABLE"), out: Path = typer.Option(..., "--out"),
-                password_file: Optional[str] = typer.Option(None, "--password-file")):
-    """照会元: 検索条件の表を AES-256 ZIP にする（7-Zip の AES-256 と同じ形式）。"""
+def request_zip(table: Path = typer.Argument(..., metavar="TABLE", help="検索条件の表（.csv または .xlsx）"),
+                out: Path = typer.Option(..., "--out", metavar="PATH", help="作る照会ファイル（.zip）"),
+                password_file: Optional[str] = typer.Option(None, "--password-file", metavar="F",
+                                                            help="パスワードを読むファイル（- は標準入力。省略時は入力を求める）"),
+                department: Optional[str] = typer.Option(None, "--department", metavar="CODE",
+                                                         help="依頼票.json に書く照会元コード"),
+                purpose: Optional[str] = typer.Option(None, "--purpose", metavar="CODE", help="依頼票.json に書く事務コード"),
+                request_no: Optional[str] = typer.Option(None, "--request-no", metavar="NO",
+                                                         help="依頼票.json に書く依頼番号"),
+                as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
+                                                    help="依頼票.json に書く基準日 YYYY-MM-DD")):
+    """照会元: 検索条件の表を点検し、AES-256 ZIP にする（7-Zip の AES-256 と同じ形式）。
 
+    表全体が受け付けられない場合は端末と同じコードで止まる。パスワードは 12 文字以上。
+    --department/--purpose/--request-no/--as-of を指定すると 依頼票.json を同じ ZIP に入れる。"""
+    day = parse_day(as_of, "--as-of")
+    if out.exists():
+        raise BulkError("E-RES-002", path=str(out))
     data = read_input(str(table))
-    password = read_secret(password_file, "パスワード", confirm=True, option="--password-file").decode("utf-8")
-    _write_new(out, make_zip_request(table.name, data, password, when=clock().zip_time()))
-    console.print(f"照会ファイルを作成しました: {out}（パスワードは紙で市町村課に渡してください）")
+    result = check_table(table.name, data)  # refused whole: the terminal's own code, before any password
+    irai = irai_json(department=department, purpose=purpose, request_no=request_no, as_of=day)
+    password = read_secret(password_file, "照会ファイルのパスワード（12 文字以上）", confirm=True,
+                           option="--password-file").decode("utf-8")
+    check_request_password(password)
+    _write_new(out, make_zip_request(table.name, data, password, irai, when=clock().zip_time()))
+    console.print(f"照会ファイルを作成しました: {out}（{result.rows} 行"
+                  + ("、依頼票.json 入り" if irai else "") + "。パスワードは紙で市町村課に渡してください）")
+    if result.errors:
+        console.print(f"注意: 入力エラー（90）になる行が {len(result.errors)} 行あります（照会はされますが、その行は回答されません）:")
+        _row_problems(result)
 
 
 @request_app.command("seal")
@@ -78,6 +134,7 @@ def _report(opened, terminal) -> None:
     m = opened.manifest
     console.print(f"管理簿番号 {m['ledger_entry']}、{m['rows']} 行、処理結果別件数 "
                   + "、".join(f"{k}: {v}" for k, v in m["counts"].items()))
+    console.print(f"照会結果の表: {opened.table_name}")
     console.print("署名: " + ("端末の公開鍵で検証済み" if terminal else "未検証（--terminal-key を指定すると検証します）"))
 
 

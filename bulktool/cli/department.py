@@ -12,21 +12,24 @@ from bulktool.services import departments
 
 KojinPurposeOpt = typer.Option(None, "--kojin-bango-purpose", metavar="CODE",
                                help="番号法により個人番号の提供を受けられる事務（複数可）")
+TableOpt = typer.Option(None, "--table", metavar="csv|xlsx",
+                        help="照会結果の表の既定の形式（csv: 照会結果.csv、xlsx: 照会結果.xlsx。未登録は csv）")
 department_app = typer.Typer(help="照会元（部署）と事務・提供項目の登録", no_args_is_help=True)
 app.add_typer(department_app, name="department")
 
 
 def _department(new: bool, code, name, purpose, fields, kojin_bango, kojin_purposes, public_key, operator,
-                passphrase_file, home):
+                passphrase_file, home, table=None):
     with session(home, operator, passphrase_file, "department add" if new else "department update") as s:
         pub = read_input(public_key) if public_key else None
         field_list = [f.strip() for f in fields.split(",") if f.strip()] if fields is not None else None
         dep, fp = departments.put_department(s.writer, s.registry, code, name=name, purposes=purpose or [],
                                              fields=field_list, kojin_bango=kojin_bango, public_key=pub, new=new,
-                                             kojin_purposes=kojin_purposes or None)
+                                             kojin_purposes=kojin_purposes or None, result_table=table)
     console.print(f"照会元 {dep.code}（{dep.name}）を{'登録' if new else '更新'}しました。")
     console.print(f"事務: {', '.join(f'{k}（{v}）' for k, v in dep.purposes.items())}")
     console.print(f"提供項目: {', '.join(dep.fields)}（個人番号: {departments.kojin_label(dep)}）")
+    console.print(f"照会結果の形式: {dep.result_table}")
     if fp:
         console.print(f"公開鍵のフィンガープリント: [bold]{fp}[/]（依頼書の記載と照合してください）")
 
@@ -41,11 +44,12 @@ def department_add(
     kojin_bango: bool = typer.Option(False, "--kojin-bango", help="番号法によりすべての事務で個人番号の提供を受けられる"),
     kojin_purpose: Optional[List[str]] = KojinPurposeOpt,
     public_key: Optional[str] = typer.Option(None, "--public-key", help="照会元の公開鍵ファイル（.pub）"),
+    table: Optional[str] = TableOpt,
     operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
 ):
     """照会元を登録する（管理者）。"""
     _department(True, code, name, purpose, fields, kojin_bango, kojin_purpose, public_key, operator,
-                passphrase_file, home)
+                passphrase_file, home, table)
 
 
 @department_app.command("update")
@@ -58,11 +62,12 @@ def department_update(
     kojin_bango: Optional[bool] = typer.Option(None, "--kojin-bango/--no-kojin-bango"),
     kojin_purpose: Optional[List[str]] = KojinPurposeOpt,
     public_key: Optional[str] = typer.Option(None, "--public-key"),
+    table: Optional[str] = TableOpt,
     operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
 ):
     """照会元の登録を更新する（管理者）。"""
     _department(False, code, name, purpose, fields, kojin_bango, kojin_purpose, public_key, operator,
-                passphrase_file, home)
+                passphrase_file, home, table)
 
 
 @department_app.command("list")

@@ -17,6 +17,11 @@ from bulktool.model import STATUS_LABELS, Status
 from bulktool.services.reissue import reissue as reissue_service
 
 
+# a wrong request password typed at the prompt may be typed again 3 times before the 拒否 (issue 23);
+# read from --password-file it is not retried
+PROMPT_TRIES = 1 + 3
+
+
 class RichProgress(exmod.Progress):
     def __init__(self, progress: Progress) -> None:
         self.p = progress
@@ -56,6 +61,8 @@ def exchange(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="基準日 YYYY-MM-DD"),
     encoding: str = typer.Option("utf-8", "--encoding", help="utf-8 または cp932"),
     container: Optional[str] = typer.Option(None, "--container", help="zip または sealed（省略時は照会と同じ）"),
+    table: Optional[str] = typer.Option(None, "--table", metavar="csv|xlsx",
+                                        help="照会結果の表の形式（省略時は照会元の登録。未登録は csv）"),
     operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
 ):
     """照会ファイルを復号・検証・照合し、暗号化した照会結果を媒体に書き出す。"""
@@ -63,6 +70,10 @@ def exchange(
         raise BulkError("E-USE-001", option="--encoding", value=encoding)
     if container not in (None, "zip", "sealed"):
         raise BulkError("E-USE-001", option="--container", value=container)
+    if table not in (None, "csv", "xlsx"):
+        raise BulkError("E-USE-001", option="--table", value=table)
+    if table == "xlsx" and encoding != "utf-8":
+        raise BulkError("E-USE-010")
     day = None
     if as_of is not None:
         day = parse_day(as_of, "--as-of")
@@ -70,20 +81,29 @@ def exchange(
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as p:
 
+            asked = []
+
             def password() -> bytes:
                 # asked only once the request is known to be an AES ZIP; the live display stops
-                # while the operator types, so that nothing redraws over the prompt
+                # while the operator types, so that nothing redraws over the prompt. At the prompt a
+                # wrong password is asked again (the exchange calls this again after E-CON-004)
                 if password_file is not None:
                     return read_secret(password_file, "", option="--password-file")
                 p.stop()
                 try:
+                    if asked:
+                        left = PROMPT_TRIES - len(asked)
+                        err_console.print(f"パスワードが違うか、ファイルが改ざん・破損しています。もう一度入力してください"
+                                          f"（あと {left} 回）。")
+                    asked.append(True)
                     return read_secret(None, "照会ファイルのパスワード")
                 finally:
                     p.start()
 
             req = exmod.ExchangeRequest(
                 drive=path, department=department, purpose=purpose, approval=approval, request_no=request_no,
-                request_file=request, password=password, as_of=day, encoding=encoding, container=container)
+                request_file=request, password=password, as_of=day, encoding=encoding, container=container,
+                table=table, password_tries=1 if password_file is not None else PROMPT_TRIES)
             out = exmod.run(s.terminal(), req, RichProgress(p))
         s.log(out.log_counts, out.log_hashes)
     console.print(summary_table(out))

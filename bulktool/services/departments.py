@@ -5,6 +5,7 @@ from __future__ import annotations
 from bulktool import keys, policy
 from bulktool.messages import BulkError
 from bulktool.registry import Department, Registry
+from bulktool.results import TABLE_KINDS
 from bulktool.writer import LedgerWriter
 
 
@@ -17,8 +18,13 @@ def kojin_label(dep: Department) -> str:
 
 def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name: str | None, purposes: list[str],
                    fields: list[str] | None, kojin_bango: bool | None, public_key: bytes | None,
-                   new: bool, kojin_purposes: list[str] | None = None) -> tuple[Department, str | None]:
-    """Add or update a department; returns it and the fingerprint of its key, if any."""
+                   new: bool, kojin_purposes: list[str] | None = None,
+                   result_table: str | None = None) -> tuple[Department, str | None]:
+    """Add or update a department; returns it and the fingerprint of its key, if any.
+    `result_table`: the 照会結果 table its exchanges write unless the operator says otherwise,
+    "csv" (the default) or "xlsx"."""
+    if result_table not in (None, *TABLE_KINDS):
+        raise BulkError("E-USE-001", option="--table", value=result_table)
     old = registry.department(code)
     if new and old is not None:
         raise BulkError("E-DEP-003", department=code)
@@ -39,11 +45,13 @@ def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name:
         kojin_bango=kojin_bango if kojin_bango is not None else (old.kojin_bango if old else False),
         public_key=pub_text,
         kojin_purposes=list(kojin_purposes) if kojin_purposes is not None else (old.kojin_purposes if old else []),
+        result_table=result_table or (old.result_table if old else "csv"),
     )
     policy.check_registration(dep)
     registry.put_department(dep, writer.clock.timestamp(), new=new)
     note = (f"照会元{'登録' if new else '更新'} {code}（事務 {','.join(dep.purposes)}、提供項目 {','.join(dep.fields)}"
             f"、個人番号 {kojin_label(dep)}"
+            + (f"、照会結果 {dep.result_table}" if dep.result_table != (old.result_table if old else "csv") else "")
             + (f"、公開鍵 {fingerprint}" if fingerprint else "") + "）")
     writer.record("登録変更", department=code, note=note)
     return dep, fingerprint
