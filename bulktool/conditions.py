@@ -1,4 +1,4 @@
-"""Reading the 検索条件 table (SPEC §3) from bytes: pure, no I/O (docs/formats.md「検索条件の表」).
+"""Reading the 検索条件 table (contract §3) from bytes: pure, no I/O (docs/formats.md「検索条件の表」).
 
 - CSV encoding is detected, never guessed silently, by strict decoding in a fixed order:
   1. a UTF-8 BOM → "utf-8-sig" (the rest must be valid UTF-8);

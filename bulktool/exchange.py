@@ -1,6 +1,6 @@
-"""The exchange (一括提供): the one module that knows the order of the steps (DESIGN.md).
+"""The exchange (一括提供): the one module that knows the order of the steps (docs/contract.md).
 
-Checks run in SPEC §9's order and the first failure is reported: operator and role (at login)
+Checks run in contract §9's order and the first failure is reported: operator and role (at login)
 → drive → department and purpose → container → table. Crash-safe order of the writes:
 
     受付 (ledger) → result written to the drive (temp, fsync, read back, rename)

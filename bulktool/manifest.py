@@ -1,4 +1,4 @@
-"""manifest.json of a 照会結果 container (SPEC §5; docs/formats.md names every key).
+"""manifest.json of a 照会結果 container (contract §5; docs/formats.md names every key).
 
 The table is 照会結果.csv or 照会結果.xlsx (`result_file` names it, `result_sha256` hashes its bytes);
 a department's tool counts its rows and codes from either (an .xlsx through the same zip guard as

@@ -4,7 +4,7 @@ A code never changes meaning once released; auditors and the operation log refer
 Messages carry counts, row numbers, field names and codes only, never personal data
 (names, numbers, addresses): `params` must not be filled from a resident's data.
 
-Exit codes (SPEC §9): 0 success, 1 refused or invalid input, 2 usage error,
+Exit codes (contract §9): 0 success, 1 refused or invalid input, 2 usage error,
 3 integrity failure, 4 media or I/O failure that a retry may cure.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Operators, departments and media (SPEC §8), in the workspace's registry.sqlite.
+"""Operators, departments and media (contract §8), in the workspace's registry.sqlite.
 
 Rules that need no database (validity dates, roles, permitted fields) are pure functions at the
 top; the Registry class below is the storage.
@@ -19,7 +19,7 @@ MAX_FAILURES = 5
 
 _ALL = set(ROLES)
 _OP_ADMIN = {"operator", "administrator"}
-# command -> roles allowed (SPEC §8). Security officers may run `operator unlock/renew` only
+# command -> roles allowed (contract §8). Security officers may run `operator unlock/renew` only
 # for administrators: checked in the service, not here.
 PERMISSIONS: dict[str, set[str]] = {
     "exchange": {"operator"},

@@ -1,4 +1,4 @@
-"""Writing the 照会結果 table (SPEC §5) to bytes: pure, no I/O (docs/formats.md「照会結果.csv」).
+"""Writing the 照会結果 table (contract §5) to bytes: pure, no I/O (docs/formats.md「照会結果.csv」).
 
 Columns: 連番, 処理結果コード, 処理結果, 該当件数, the department's permitted fields in the law's
 order (model.JUMIN_FIELDS), 外字フラグ (always). One row per input row, in input order.

@@ -116,7 +116,7 @@ def exchange(
         console.print(f"該当なし（全国サーバへの照会候補）{len(out.not_found)} 件の連番: {', '.join(shown[:200])}"
                       + ("（ほかは照会結果ファイルを参照）" if len(shown) < len(out.not_found) else ""))
     if out.password:
-        # the one stdout line that starts with 照会結果パスワード (SPEC §5): scripts and the slip take it from here
+        # the one stdout line that starts with 照会結果パスワード (contract §5): scripts and the slip take it from here
         typer.echo(f"照会結果パスワード: {out.password}")
         console.print("上のパスワードを受渡票に記入し、画面は閉じてください（どこにも保存されません）。")
 
