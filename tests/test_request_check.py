@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import exchange_ok, ledger_rows, put_zip_request, request_table
+from conftest import Cli, exchange_ok, ledger_rows, put_zip_request, request_table
 
 from bulktool import exchange
 from bulktool.containers import aeszip
@@ -19,9 +19,8 @@ PW = "request-password-123"
 
 @pytest.mark.parametrize("name, code, rows", [("検索条件_見本.csv", 0, 6), ("検索条件_見本_cp932.csv", 0, 5),
                                               ("検索条件_見本.xlsx", 0, 4), ("検索条件_誤りあり.csv", 1, 9)])
-def test_request_check_on_each_sample(cli, name, code, rows, store_backend):
-    if store_backend != "sqlite":
-        pytest.skip("no store involved: once is enough")
+def test_request_check_on_each_sample(tmp_path, name, code, rows):
+    cli = Cli(tmp_path / "no-workspace", tmp_path)  # the department's side: no workspace, no store
     r = cli.raw("request", "check", str(SAMPLES / name))
     assert r.exit_code == code, r.output
     assert f"{rows} 行を点検しました" in r.stdout
@@ -34,9 +33,8 @@ def test_renban_shown_by_the_terminals_rule():
     assert SHOWN_RENBAN.pattern == exchange.SHOWN_RENBAN.pattern
 
 
-def test_request_zip_wants_12_characters_and_writes_the_irai(cli, tmp_path, store_backend):
-    if store_backend != "sqlite":
-        pytest.skip("no store involved: once is enough")
+def test_request_zip_wants_12_characters_and_writes_the_irai(tmp_path):
+    cli = Cli(tmp_path / "no-workspace", tmp_path)  # the department's side: no workspace, no store
     table = SAMPLES / "検索条件_見本.csv"
     short = tmp_path / "short.pw"
     short.write_text("abc\n")
