@@ -30,6 +30,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (a dump or a drive's file may be gigabytes)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def canonical(doc: dict) -> bytes:
     """The signed form of a media ID document: without its signature, sorted keys, no spaces."""
     body = {k: v for k, v in doc.items() if k != "signature"}

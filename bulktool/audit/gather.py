@@ -2,7 +2,6 @@
 report.py take, and the one write an audit makes (`audit checkpoint`'s 点検 entry)."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,19 +30,11 @@ class Audit:
         return format_checkpoint(self.verification.count, self.verification.head_hash)
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def drive_listing(path: Path, terminal: PublicKeys) -> DriveListing:
     """The drive's media ID (its file's signature checked with the terminal key) and every other
     file on it with its SHA-256; a drive without a valid media ID file is refused (E-MED-001)."""
     doc = drive.read_media_file(path, terminal.ed25519)
-    files = {str(p.relative_to(path)): file_sha256(p)
+    files = {str(p.relative_to(path)): drive.file_sha256(p)
              for p in sorted(path.rglob("*")) if p.is_file() and p.name != drive.MEDIA_FILE}
     return DriveListing(str(doc["media_id"]), files)
 

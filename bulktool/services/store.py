@@ -2,11 +2,11 @@
 the same validation (a test and training store), and move the store from SQLite to PostgreSQL."""
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Callable
 
+from bulktool import drive
 from bulktool.messages import BulkError
 from bulktool.model import KINDS
 from bulktool.store.backend import StoreBackend
@@ -40,18 +40,10 @@ def generate_and_load(store: StoreBackend, *, people: int, seed: int, directory:
     return store.stats(today.isoformat()), reports
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def record_load(writer: LedgerWriter, loads: list[tuple[LoadReport, list[Path]]], note: str) -> dict:
     """The 取込 entry of a store load: every dump file's name and SHA-256, the rows read and the
     versions stored per kind. An 出力 cites the latest 取込 as the store that answered it."""
-    files = [{"name": p.name, "sha256": file_sha256(p)} for _, paths in loads for p in paths]
+    files = [{"name": p.name, "sha256": drive.file_sha256(p)} for _, paths in loads for p in paths]
     counts: dict[str, int] = {}
     for report, _ in loads:
         counts[f"{report.kind}_rows"] = counts.get(f"{report.kind}_rows", 0) + report.rows
