@@ -1,6 +1,6 @@
 """`store stats`: counts per store file — never personal data.
 
-    store_stats(store, today=date.today()) -> dict[str, int]
+    store_stats(store, today) -> dict[str, int]     (today from the one clock, never the system's)
 
 Keys (docs/store.md): rows, persons, records in force today that are current or a 消除,
 historic versions (not in force today, including deleted and future-dated rows), rows with
@@ -30,10 +30,9 @@ LABELS = (
 )
 
 
-def store_stats(store, today: date | str | None = None) -> dict[str, int]:
-    """Counts of `store` (a StoreBackend) as of `today` (default: the system date — pass it in
-    where exactness matters, e.g. tests)."""
-    return store.stats(today if today is not None else date.today())
+def store_stats(store, today: date | str) -> dict[str, int]:
+    """Counts of `store` (a StoreBackend) as of `today` (the command's clock passes it in)."""
+    return store.stats(today)
 
 
 def render_rows(stats: dict) -> list[tuple[str, int]]:
