@@ -139,3 +139,12 @@ def test_no_module_is_over_400_lines():
     long = {str(p.relative_to(ROOT)): n for p in MODULES.values()
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_no_clock_is_read_below_the_cli_but_the_one_clock():
+    """One clock, injected (bulktool/clock.py): nothing else asks the system for the date or time."""
+    forbidden = ("date.today(", "datetime.now(", "datetime.today(", "time.time(", "time.localtime(",
+                 "datetime.utcnow(")
+    readers = [f"{path.relative_to(ROOT)}: {call}" for name, path in MODULES.items() if name != "bulktool.clock"
+               for call in forbidden if call in path.read_text(encoding="utf-8")]
+    assert readers == []
