@@ -4,11 +4,11 @@ Called once at the CLI edge, before any secret is read."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 PR_SET_DUMPABLE = 4
 PR_GET_DUMPABLE = 3
+LIBC = "libc.so.6"  # glibc's soname; ctypes.util.find_library would spawn ldconfig at every start
 
 
 def harden() -> None:
@@ -18,7 +18,7 @@ def harden() -> None:
         return
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(LIBC, use_errno=True)
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
@@ -26,4 +26,4 @@ def dumpable() -> int | None:
     """The process's dumpable flag on Linux (0 after `harden`), else None."""
     if not sys.platform.startswith("linux"):
         return None
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+    return ctypes.CDLL(LIBC).prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bulktool import drive
 from bulktool.messages import BulkError
 from bulktool.model import KINDS
 from bulktool.store.backend import StoreBackend
 from bulktool.store.generate import generate
-from bulktool.store.load import LoadReport, load_files
-from bulktool.store.migrate import MigrateReport, migrate
 from bulktool.store.sqlite import SqliteStore
 from bulktool.store.url import check_url
 from bulktool.workspace import Workspace
 from bulktool.writer import LedgerWriter
+
+if TYPE_CHECKING:  # annotations only: the loader and the migration are imported when used
+    from bulktool.store.load import LoadReport
+    from bulktool.store.migrate import MigrateReport
 
 # progress(kind, rows_read, bytes_read, bytes_total), as store.load's callback with the kind first
 LoadProgress = Callable[[str, int, int, int], None]
@@ -26,6 +28,9 @@ def load(store: StoreBackend, kind: str, paths: list[Path], progress: LoadProgre
     """Validate and load the dumps of one kind (jumin|fuhyo), all or nothing."""
     if kind not in KINDS:
         raise BulkError("E-USE-001", option="--kind", value=kind)
+    # start-up time: the loader brings numpy and pyarrow (~0.15 s), which only loads need
+    from bulktool.store.load import load_files
+
     shown = (lambda rows, done, total: progress(kind, rows, done, total)) if progress else None
     return load_files(store, kind, paths, progress=shown)
 
@@ -59,6 +64,9 @@ def migrate_to(ws: Workspace, store: StoreBackend, url: str,
     check_url(url, "--to")
     if not isinstance(store, SqliteStore) or ws.store_url():
         raise BulkError("E-STO-012", kind="PostgreSQL")
+    # start-up time: the migration brings psycopg (~0.1 s), which only a PostgreSQL store needs
+    from bulktool.store.migrate import migrate
+
     report = migrate(store, url, progress)
     ws.config["store"] = url
     ws.save_config()
