@@ -209,12 +209,11 @@ def run(t: Terminal, req: ExchangeRequest, progress: Progress | None = None) -> 
         req_sha = drive.sha256(req_bytes) if req_bytes is not None else None
         # what the department sent reaches the ledger only if it is fit for it (checked again below,
         # where a misfit refuses the exchange)
-        name = req_path.name if req_path is not None and not untrusted.problem(req_path.name, "ファイル名") else None
         request_no = req.request_no if not untrusted.problem(req.request_no or "", "依頼番号") else None
         receipt = t.writer.record(
             "受付", media_id=media_id, department=req.department, purpose=req.purpose, approval_no=req.approval,
             request_no=request_no,
-            files=[{"name": name or "（記録できない名前）", "sha256": req_sha}] if req_path is not None else None)
+            files=[{"name": untrusted.ledger_name(req_path.name), "sha256": req_sha}] if req_path is not None else None)
         rno = receipt["seq"]
         faults.point("after-acceptance")
         written = _Written()

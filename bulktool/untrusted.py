@@ -38,6 +38,15 @@ def problem(text: object, what: str) -> str | None:
     return None
 
 
+UNRECORDABLE = "（記録できない名前）"
+
+
+def ledger_name(name: str) -> str:
+    """A file name as the ledger may record it: the name itself, or a placeholder when the rule
+    above refuses it (a file on a drive may be named after a person)."""
+    return name if problem(name, "ファイル名") is None else UNRECORDABLE
+
+
 def check(text: object, what: str) -> str:
     """`text` if it may be ledgered as `what`; else the refusal E-REQ-020 (naming only what and why)."""
     why = problem(text, what)

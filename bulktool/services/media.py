@@ -10,7 +10,7 @@ from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bulktool import custody, drive, keys
+from bulktool import custody, drive, keys, untrusted
 from bulktool import receipt as receipt_proof
 from bulktool.keys import KeyPair
 from bulktool.ledger import Ledger
@@ -129,7 +129,7 @@ def receipt(writer: LedgerWriter, ledger: Ledger, registry: Registry, copies: Co
         result = next((f for f in e.get("files") or [] if f["name"].startswith(drive.RESULT_PREFIX)), {})
         receipt_proof.check(data, entry=acceptance, department=e.get("department") or "",
                             container_sha256=result.get("sha256", ""), key=key)
-        files = [{"name": shown(Path(name).name, 80), "sha256": drive.sha256(data)}]
+        files = [{"name": untrusted.ledger_name(Path(name).name), "sha256": drive.sha256(data)}]
     dropped = copies.drop(acceptance)
     note = ("照会元の受領証（署名確認済み）により受領を確認" if proof is not None
             else "照会元の受領を操作者が確認（受領証なし）") + ("。再発行用の保管コピーを消去" if dropped else "")
@@ -165,7 +165,7 @@ def erase(writer: LedgerWriter, registry: Registry, terminal_pub: Ed25519PublicK
         raise BulkError("E-MED-001", path=str(path))
     drive.check_device(doc, device(path))
     custody.check("media erase", media_id=m.media_id, status=m.status, registered_to=m.department)
-    files = drive.erase_files(path)
+    files = [dict(f, name=untrusted.ledger_name(f["name"])) for f in drive.erase_files(path)]
     return writer.record("消去", media_id=m.media_id, department=m.department, approval_no=approval, files=files,
                          counts={"files": len(files)}, note="媒体内のファイルを上書きのうえ消去し、読み戻して確認")
 
