@@ -49,6 +49,8 @@ ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8", "cp932": "
 _CP932_MAP = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u00a2": "\uffe0",
                             "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015"})
 _PROVIDED = (Status.HIT, Status.HIT_REMOVED)
+# 該当件数 per status (contract §5): 1 for 00 and 10, 0 for 20, empty for 90; 30 gives its count
+_COUNT_OF = {Status.HIT: "1", Status.HIT_REMOVED: "1", Status.NOT_FOUND: "0", Status.INPUT_ERROR: ""}
 _FLUSH_ROWS = 10_000
 TABLE_KINDS = ("csv", "xlsx")
 DATE_COLUMNS = ("生年月日", "異動年月日")
@@ -132,7 +134,7 @@ def write_results(results: Iterable[MatchResult], *, fields: Sequence[str], enco
     blank = ("",) * len(data_cols)
     by_status = dict.fromkeys(Status, 0)
     code_of = {s: s.value for s in Status}  # Enum.value is a slow property; a dict is not
-    count_of = {Status.HIT: "1", Status.HIT_REMOVED: "1", Status.NOT_FOUND: "0", Status.INPUT_ERROR: ""}
+    count_of = _COUNT_OF
     later_formula = _LATER_FORMULA_CELL.search
     needs_quotes = _QUOTED.search
     write = buf.write
@@ -201,7 +203,7 @@ def write_results_xlsx(results: Iterable[MatchResult], *, fields: Sequence[str])
     dates = [c in DATE_COLUMNS for c in data_cols]
     blank = ("",) * len(data_cols)
     by_status = dict.fromkeys(Status, 0)
-    count_of = {Status.HIT: "1", Status.HIT_REMOVED: "1", Status.NOT_FOUND: "0", Status.INPUT_ERROR: ""}
+    count_of = _COUNT_OF
     not_found: list[str] = []
     rows = 0
 

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS entries (
   hash TEXT NOT NULL, signature TEXT NOT NULL, provided TEXT);
 CREATE INDEX IF NOT EXISTS entries_event ON entries(event);
 CREATE INDEX IF NOT EXISTS entries_ref ON entries(ref);
+CREATE INDEX IF NOT EXISTS entries_media ON entries(media_id);
 CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
   BEGIN SELECT RAISE(ABORT, '管理簿は追記のみです（更新はできません）'); END;
 CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
