@@ -23,6 +23,7 @@ from bulktool.messages import BulkError
 from bulktool.oplog import OperationLog
 from bulktool.registry import Operator, Registry
 from bulktool.services.copies import CopyStore, erase_expired
+from bulktool.services.records import purge_provisions
 from bulktool.session import active_lock, authenticate, file_lock, log_outcome, open_oplog
 from bulktool.store.backend import StoreBackend
 from bulktool.store.url import LOADING_COMMANDS, open_store
@@ -111,9 +112,15 @@ class Command:
         self.registry.close()
 
 
+# Whose commands delete the provision records past their retention (contract §6b: "the next
+# command of a logged-in administrator").
+PURGES_PROVISIONS = frozenset({"administrator"})
+
+
 def housekeeping(c: Command) -> None:
-    """What the next command of a logged-in operator does (contract §6): close a 受付 that a crash
-    left open as 失敗, and erase expired re-issue copies (ledgered as 消去)."""
+    """What the next command of a logged-in operator does (contract §6, §6b): close a 受付 that a
+    crash left open as 失敗, erase expired re-issue copies (ledgered as 消去), and, for an
+    administrator, delete provision records past their retention (ledgered as 履歴削除)."""
     with active_lock(c.ws, exclusive=True, blocking=False) as got:
         if not got:
             return  # an exchange is running; its 受付 is not dangling
@@ -126,6 +133,13 @@ def housekeeping(c: Command) -> None:
                                  "次にその媒体で照会するときに削除されます）")
         # under the same lock: no exchange is between writing a copy and recording its key
         erase_expired(c.copies, c.writer, retention_days=c.ws.retention().reissue_days)
+        if c.operator.role in PURGES_PROVISIONS:
+            # as the store's owner role (the exchange role may only add provision records)
+            store = open_store(c.ws.home, c.ws.store_url(load=True))
+            try:
+                purge_provisions(c.writer, store, c.ws.retention())
+            finally:
+                store.close()
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from bulktool.ledger import Ledger, VerifyReport, verify_chain
 from bulktool.ledger.storage import verify_export
 from bulktool.messages import BulkError
 from bulktool.normalize import digits
-from bulktool.oplog import OperationLog
+from bulktool.oplog import OperationLog, years_before
 from bulktool.retention import Retention
 from bulktool.store.backend import StoreBackend
 from bulktool.workspace import Workspace
@@ -43,6 +43,20 @@ def purge_oplog(writer: LedgerWriter, oplog: OperationLog, retention: Retention,
     removed = oplog.purge(before, today=writer.clock.today(), retention_years=retention.oplog_years)
     writer.record("履歴削除", counts={"removed": removed}, note=f"{before.isoformat()} より前の操作履歴を削除")
     return removed
+
+
+def purge_provisions(writer: LedgerWriter, store: StoreBackend, retention: Retention) -> int:
+    """Delete the provision records whose retention (retention.provision_years, contract §6b) has
+    ended: those provided before the same day `provision_years` years ago; a record is kept the
+    whole period, to the day. The deletion is ledgered as 履歴削除 with its count, inside the
+    store's transaction (backend.purge_provisions); nothing to delete writes nothing."""
+    years = retention.provision_years
+    before = years_before(writer.clock.today(), years)
+
+    def confirm(count: int) -> None:
+        writer.record("履歴削除", counts={"removed": count},
+                      note=f"保存期間（{years}年）を過ぎた提供状況記録を削除（{before.isoformat()} より前の提供）")
+    return store.purge_provisions(before, confirm)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ What a backend decides, and what it does not
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from bulktool.store.schema import COLUMNS, KIND_FUHYO, KIND_JUMIN
 
@@ -142,6 +142,13 @@ class StoreBackend(Protocol):
 
     def provisions_for(self, jumin_code: str, since: date | str | None = None) -> list[dict]:
         """The provision records of one person, oldest first, provided on or after `since`."""
+
+    def purge_provisions(self, before: date, confirm: Callable[[int], None]) -> int:
+        """Delete the provision records provided before `before` (their retention has ended) in one
+        transaction, and call `confirm(count)` inside it when there were any: the caller ledgers
+        the 履歴削除 there, so a crash leaves either the records and no entry, or the entry and the
+        records (deleted again, and ledgered again, by the next purge) — never a silent deletion.
+        Needs the owner role on PostgreSQL (the exchange role may only add records)."""
 
     # --- statistics and lifetime -----------------------------------------------------------
     def stats(self, today: date | str) -> dict[str, int]:

@@ -22,7 +22,7 @@ removed. Into a table that holds rows, each batch goes through a temporary table
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import psycopg
@@ -65,6 +65,7 @@ _DDL = [
        provided_on date NOT NULL, entry bigint NOT NULL, department text NOT NULL, purpose text NOT NULL,
        fields text NOT NULL, use text NOT NULL)""",
     "CREATE INDEX provisions_code ON provisions (jumin_code, provided_on)",
+    "CREATE INDEX provisions_date ON provisions (provided_on)",
     f"INSERT INTO store_meta VALUES ('layout', '{LAYOUT}')",
 ]
 
@@ -340,6 +341,27 @@ class PostgresStore:
                            "AND provided_on >= coalesce(%(since)s, '-infinity'::date) ORDER BY provided_on, entry, id",
                            {"since": None if since is None else _iso(since)})
         return [dict(zip(PROVISION_KEYS, r)) for r in rows]
+
+    def purge_provisions(self, before: date, confirm: Callable[[int], None]) -> int:
+        self.db.rollback()
+        (due,) = self.db.execute("SELECT EXISTS (SELECT 1 FROM provisions WHERE provided_on < %s)",
+                                 (_iso(before),)).fetchone()
+        self.db.rollback()
+        if not due:  # the usual case: nothing to delete, and no privilege needed to find that out
+            return 0
+        try:
+            self.db.execute("CREATE INDEX IF NOT EXISTS provisions_date ON provisions (provided_on)")  # older stores
+            count = self.db.execute("DELETE FROM provisions WHERE provided_on < %s", (_iso(before),)).rowcount
+            if count:
+                confirm(count)
+        except psycopg.errors.InsufficientPrivilege:
+            self.db.rollback()
+            raise BulkError("E-STO-013") from None
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+        return count
 
     # --- statistics (counts only) ---------------------------------------------------------
     def stats(self, today: date | str) -> dict[str, int]:

@@ -17,7 +17,7 @@ import os
 import sqlite3
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from bulktool.messages import BulkError
 from bulktool.model import FUHYO_STATUS_REMOVED, REMOVAL_REASONS, REMOVAL_SUFFIX
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS provisions (
   jumin_code TEXT NOT NULL, provided_on TEXT NOT NULL, entry INTEGER NOT NULL, department TEXT NOT NULL,
   purpose TEXT NOT NULL, fields TEXT NOT NULL, use TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS provisions_code ON provisions(jumin_code, provided_on);
+CREATE INDEX IF NOT EXISTS provisions_date ON provisions(provided_on);
 """
 
 
@@ -270,6 +271,19 @@ class SqliteStore:
             params.append(_iso(since))
         rows = self.db.execute(sql + " ORDER BY provided_on, entry, rowid", params).fetchall()
         return [dict(r) for r in rows]
+
+    def purge_provisions(self, before: date, confirm: Callable[[int], None]) -> int:
+        self.db.execute("CREATE INDEX IF NOT EXISTS provisions_date ON provisions(provided_on)")  # older stores
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            count = self.db.execute("DELETE FROM provisions WHERE provided_on < ?", (_iso(before),)).rowcount
+            if count:
+                confirm(count)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+        return count
 
     # --- statistics (counts only) ---------------------------------------------------------
     def stats(self, today: date | str) -> dict[str, int]:
