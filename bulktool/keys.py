@@ -27,7 +27,9 @@ from bulktool.messages import BulkError
 
 PUBLIC_FORMAT = "bulktool-public-key/1"
 PRIVATE_FORMAT = "bulktool-private-key/1"
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+# scrypt for new key files and key slots: N=2**17 (128 MiB, ~0.4 s here), the usual minimum for
+# interactive logins today. Key files and slots made by earlier versions with 2**15 still open.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 # A key file names its scrypt parameters; only these are accepted (a hostile file must not make
 # us allocate gigabytes, nor weaken the KDF below today's default).
 ACCEPTED_SCRYPT = {(2**15, 8, 1), (2**16, 8, 1), (2**17, 8, 1)}
@@ -146,8 +148,13 @@ def keypair_from_bytes(data: bytes) -> KeyPair:
         raise BulkError("E-KEY-003", detail="鍵の形式が不正です") from None
 
 
-def derive_key(passphrase: bytes, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> bytes:
-    """The slow KDF: scrypt (n=2**15, r=8, p=1 by default; about 32 MiB and 0.1 s) → 32 bytes."""
+def current_kdf() -> tuple[int, int, int]:
+    """The scrypt parameters (n, r, p) new key files and key slots are made with."""
+    return SCRYPT_N, SCRYPT_R, SCRYPT_P
+
+
+def derive_key(passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
+    """The slow KDF: scrypt with one of the accepted parameter sets (current_kdf() for new keys) → 32 bytes."""
     if (n, r, p) not in ACCEPTED_SCRYPT or len(salt) < 16:
         raise ValueError("scrypt parameters outside the accepted set")
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase)
@@ -176,9 +183,10 @@ def seal_private(kp: KeyPair, passphrase: bytes) -> bytes:
     if not passphrase:
         raise BulkError("E-KEY-006")
     salt, nonce = os.urandom(16), os.urandom(12)
-    box = AESGCM(derive_key(passphrase, salt)).encrypt(nonce, keypair_to_bytes(kp), PRIVATE_FORMAT.encode())
+    n, r, p = current_kdf()
+    box = AESGCM(derive_key(passphrase, salt, n, r, p)).encrypt(nonce, keypair_to_bytes(kp), PRIVATE_FORMAT.encode())
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    lines = [PRIVATE_FORMAT, f"name: {kp.name}", f"kdf: scrypt n={SCRYPT_N} r={SCRYPT_R} p={SCRYPT_P}",
+    lines = [PRIVATE_FORMAT, f"name: {kp.name}", f"kdf: scrypt n={n} r={r} p={p}",
              f"salt: {b64(salt)}", f"nonce: {b64(nonce)}", f"box: {b64(box)}",
              f"fingerprint: {kp.public.fingerprint}"]
     return ("\n".join(lines) + "\n").encode("utf-8")

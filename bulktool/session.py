@@ -19,8 +19,6 @@ from bulktool.registry import MAX_FAILURES, PERMISSIONS, ROLE_LABELS, Operator, 
 from bulktool.workspace import Workspace
 
 ACTIVE_LOCK = "tmp/active.lock"
-# A key slot that no passphrase opens: an unknown operator ID costs the same KDF as a known one.
-_DUMMY_SLOT = os.urandom(16 + 12 + 32 + 16)
 # An operator ID: letters, digits and - _ . ; never a run of 11 or more digits (a resident's number).
 OPERATOR_ID = re.compile(r"(?!.*[0-9]{11})[A-Za-z0-9_.\-]{1,32}")
 
@@ -55,7 +53,7 @@ def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase
 
     op = registry.operator(operator_id)
     if op is None:
-        wsmod.unwrap_kek(_DUMMY_SLOT, passphrase, operator_id)  # the same work as a wrong passphrase
+        wsmod.unwrap_kek(wsmod.dummy_slot(), passphrase, operator_id)  # the same work as a wrong passphrase
         raise refuse(BulkError("E-AUTH-001", operator=operator_id))
     refusal = op.refusal(clock.today())
     if refusal is not None:
@@ -69,6 +67,8 @@ def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase
             raise refuse(BulkError("E-AUTH-003", operator=operator_id))
         raise refuse(BulkError("E-AUTH-002", operator=operator_id, failures=failures))
     registry.update_operator(operator_id, failures=0)
+    if not wsmod.slot_is_current(op.slot):  # an older, cheaper slot: rewritten with today's KDF
+        registry.update_operator(operator_id, slot=wsmod.wrap_kek(kek, passphrase, operator_id))
     if not defer_role and role_refusal(op, command) is not None:
         raise refuse(role_refusal(op, command), outcome="拒否")
     return op, kek

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulktool.containers.limits import Limits
-from bulktool.keys import decrypt_with_key, derive_key, encrypt_with_key
+from bulktool.keys import current_kdf, decrypt_with_key, derive_key, encrypt_with_key
 from bulktool.messages import BulkError
 from bulktool.retention import Retention
 
@@ -63,18 +63,62 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 # --- key slots (LUKS-like), over the recipes of bulktool.keys --------------------------------
+# Version 2: SLOT_MAGIC ‖ log2(n), r, p (one byte each) ‖ salt(16) ‖ nonce(12) ‖ AES-256-GCM(KEK),
+# the AAD binding the operator ID and the header. Version 1 (earlier versions, no header): salt(16) ‖
+# nonce(12) ‖ AES-256-GCM(KEK) under scrypt n=2**15 with the operator ID as AAD; it still opens, and
+# a login that opens one rewrites it as version 2 (session.authenticate).
+SLOT_MAGIC = b"bulktool-slot/2\n"
+V1_KDF = (2**15, 8, 1)
+
+
+def _slot_header(n: int, r: int, p: int) -> bytes:
+    return SLOT_MAGIC + bytes((n.bit_length() - 1, r, p))
+
+
 def wrap_kek(kek: bytes, passphrase: bytes, operator_id: str) -> bytes:
-    """A key slot: salt(16) || nonce(12) || AES-256-GCM(KEK) under scrypt(passphrase), bound to the operator ID."""
-    salt = os.urandom(16)
-    return salt + encrypt_with_key(derive_key(passphrase, salt), kek, operator_id.encode())
+    """A key slot (version 2, keys.current_kdf()): the KEK under scrypt(passphrase), bound to the operator ID."""
+    header, salt = _slot_header(*current_kdf()), os.urandom(16)
+    key = derive_key(passphrase, salt, *current_kdf())
+    return header + salt + encrypt_with_key(key, kek, operator_id.encode() + b"\0" + header)
+
+
+def slot_kdf(slot: bytes) -> tuple[int, int, int] | None:
+    """The scrypt parameters a slot was made with (version 1: 2**15), None when it has none valid."""
+    if not slot.startswith(SLOT_MAGIC):
+        return V1_KDF
+    raw = slot[len(SLOT_MAGIC):len(SLOT_MAGIC) + 3]
+    if len(raw) != 3 or raw[0] > 30:
+        return None
+    return 1 << raw[0], raw[1], raw[2]
+
+
+def slot_is_current(slot: bytes) -> bool:
+    """Whether the slot is version 2 with today's parameters (else a login rewrites it)."""
+    return slot.startswith(SLOT_MAGIC) and slot_kdf(slot) == current_kdf()
+
+
+def dummy_slot() -> bytes:
+    """A slot that no passphrase opens, with today's parameters: an unknown operator ID costs the
+    same KDF as a wrong passphrase."""
+    return _slot_header(*current_kdf()) + os.urandom(16 + 12 + 32 + 16)
 
 
 def unwrap_kek(slot: bytes, passphrase: bytes, operator_id: str) -> bytes | None:
     """The KEK, or None when the passphrase is wrong (or the slot damaged or deleted)."""
-    if len(slot) < 16 + 12 + 16:
+    kdf = slot_kdf(slot)
+    if slot.startswith(SLOT_MAGIC):
+        header_len = len(SLOT_MAGIC) + 3
+        body, aad_extra = slot[header_len:], b"\0" + slot[:header_len]
+    else:
+        body, aad_extra = slot, b""
+    if kdf is None or len(body) < 16 + 12 + 16:
         return None
     try:
-        return decrypt_with_key(derive_key(passphrase, slot[:16]), slot[16:], operator_id.encode())
+        key = derive_key(passphrase, body[:16], *kdf)
+    except ValueError:  # parameters outside the accepted set: a damaged or hostile slot
+        return None
+    try:
+        return decrypt_with_key(key, body[16:], operator_id.encode() + aad_extra)
     except BulkError:
         return None
 

@@ -31,6 +31,18 @@ PASS = {"admin01": "admin-pass-0001", "op01": "op-pass-00001", "sec01": "sec-pas
         "aud01": "aud-pass-00001"}
 
 
+@pytest.fixture(autouse=True)
+def _suite_kdf(request, monkeypatch):
+    """Commands run in this process make key slots and key files with scrypt n=2**15 (the earlier
+    default, still accepted) instead of today's 2**17: the suite logs in thousands of times, and
+    each 2**17 derivation costs ~0.4 s and 128 MiB. Everything else is the same path. Tests marked
+    `production_kdf` (tests/test_kdf.py), and every bulktool started in a subprocess, use 2**17."""
+    if request.node.get_closest_marker("production_kdf") is None:
+        from bulktool import keys
+
+        monkeypatch.setattr(keys, "SCRYPT_N", 2**15)
+
+
 @dataclass
 class Result:
     exit_code: int
