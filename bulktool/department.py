@@ -120,8 +120,24 @@ class OpenedResult:
         return f"OpenedResult(files={sorted(self.files)}, entry={self.manifest.get('ledger_entry')})"
 
 
+# Why a result did not open, in the department's words: the container readers' codes are written
+# for the terminal's side (a request to make again with 7-Zip); a clerk sees one code, E-RES-003,
+# and what to check. `cause` keeps the reader's code for the tests and the support desk.
+CANNOT_OPEN = {
+    "E-CON-004": "パスワードが違うか、ファイルが改ざん・破損しています。受渡票に手書きされたパスワードを、"
+                 "大文字・小文字や 0 と O、1 と l に気をつけて入力し直してください",
+    "E-CON-011": "ZIP ファイルが壊れているか途中で切れています。媒体から写し直してください",
+    "E-CON-013": "封緘ファイルが壊れている、途中で切れている、または改ざんされています",
+    "E-CON-014": "封緘ファイルの署名が、指定した端末の公開鍵と一致しません（別の端末が作ったか、改ざんされています）",
+    "E-CON-015": "この照会結果は、指定した照会元の鍵あてではありません（別の照会元の鍵か、鍵ファイルの取り違え）",
+}
+
+
 def _cannot_open(err: BulkError) -> BulkError:
-    return BulkError("E-RES-003", reason=f"{err.code} {err.message}")
+    """E-RES-003 with the reason in the department's words, and no second code on the screen."""
+    out = BulkError("E-RES-003", reason=CANNOT_OPEN.get(err.code, err.message.rstrip("。")))
+    out.cause = err.code
+    return out
 
 
 def open_result(data: bytes, name: str, *, password: str | None, keys: KeyPair | None,

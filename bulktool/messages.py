@@ -161,7 +161,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-AUD-008": (1, "棚卸表 {file} の形式が不正です（{line} 行目: {detail}）。"),
     "E-AUD-009": (1, "点検の備考に個人番号・住民票コードのような数字の並びがあります。個人情報は書かないでください。"),
     # --- result verification, department side (E-RES) ---
-    "E-RES-003": (3, "照会結果を開けません（パスワードまたは鍵が違うか、ファイルが改ざん・破損しています）: {reason}"),
+    "E-RES-003": (3, "照会結果を開けません: {reason}。"),
     "E-RES-001": (3, "照会結果の検証に失敗しました: {reason}"),
     "E-RES-002": (1, "出力先 {path} は既に存在します。上書きしません。"),
     # --- exchange (E-EXC) ---

@@ -182,8 +182,27 @@ def test_every_failure_to_open_or_verify_is_exit_3(terminal, dept, case):
 def test_a_result_zip_is_read_by_the_request_reader_under_the_same_zip_guard(terminal):
     pw = "right-password-12345"
     data = zip_result(terminal, pw)
-    for kw, inner in ((dict(password="wrong"), "E-CON-004"),
-                      (dict(password=pw, limits=Limits(max_entries=1)), "E-CON-008"),
-                      (dict(password=pw, limits=Limits(max_expanded_bytes=100)), "E-CON-009")):
+    for kw, inner, says in ((dict(password="wrong"), "E-CON-004", "パスワードが違うか"),
+                            (dict(password=pw, limits=Limits(max_entries=1)), "E-CON-008", "項目数が上限"),
+                            (dict(password=pw, limits=Limits(max_expanded_bytes=100)), "E-CON-009", "展開後の大きさ")):
         err = failure(open_result, data, "r.zip", keys=None, terminal=None, **kw)
-        assert err.code == "E-RES-003" and inner in err.message, inner
+        assert (err.code, err.cause) == ("E-RES-003", inner) and says in err.message, inner
+        assert "E-CON" not in str(err) and str(err).count("E-") == 1  # one code on the clerk's screen
+
+
+def test_a_wrong_result_password_at_decrypt_shows_one_code_and_what_to_check(terminal, tmp_path):
+    from typer.testing import CliRunner
+
+    from bulktool.cli import app
+
+    result = tmp_path / "照会結果_12.zip"
+    result.write_bytes(zip_result(terminal, "right-password-12345"))
+    (tmp_path / "pw").write_text("wrong-password-12345\n")
+    (tmp_path / "t.pub").write_bytes(keys.format_public(terminal.public))
+    for command in (["decrypt", str(result), "--out", str(tmp_path / "out")],
+                    ["verify", str(result), "--terminal-key", str(tmp_path / "t.pub")]):
+        r = CliRunner().invoke(app, [*command, "--password-file", str(tmp_path / "pw")])
+        text = r.stdout + r.stderr
+        assert r.exit_code == 3 and "E-RES-003" in text and "E-CON" not in text, text
+        assert "受渡票に手書きされたパスワード" in text and text.count("E-") == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
