@@ -49,7 +49,7 @@ def device_info(path: Path) -> tuple[str, str]:
     """(product, serial) of the block device holding `path`, where the system reports one."""
     try:
         best = ("", "")
-        for line in Path("/proc/mounts").read_text().splitlines():
+        for line in Path("/proc/mounts").read_text(encoding="utf-8", errors="replace").splitlines():
             source, mnt = line.split()[:2]
             if source.startswith("/dev/") and str(path.resolve()).startswith(mnt) and len(mnt) > len(best[1]):
                 best = (source, mnt)
