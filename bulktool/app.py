@@ -124,7 +124,7 @@ def housekeeping(c: Command) -> None:
     with active_lock(c.ws, exclusive=True, blocking=False) as got:
         if not got:
             return  # an exchange is running; its 受付 is not dangling
-        for acceptance in c.ledger.open_receipts():
+        for acceptance in c.ledger.open_acceptances():
             c.copies.drop(acceptance["seq"])  # a failed exchange's result is not kept for re-issue
             c.writer.record("失敗", ref=acceptance["seq"], media_id=acceptance.get("media_id"),
                             department=acceptance.get("department"), purpose=acceptance.get("purpose"),

@@ -110,7 +110,7 @@ def run_demo(people: int = 20_000, seed: int = 2026, say: Callable[[str, str], N
                     drive=drive, department="D01", purpose="P01", approval="DEMO-決裁-1",
                     password=lambda: req_password.encode()))
             step(f"bulktool exchange DRIVE --department D01 --purpose P01 --approval …（{kind}）",
-                 f"受付 {out.receipt_no} 番 → 出力 {out.output_no} 番: {out.rows} 行")
+                 f"受付 {out.acceptance_no} 番 → 出力 {out.output_no} 番: {out.rows} 行")
             data = out.result_path.read_bytes()
             if out.password:
                 opened = open_result(data, out.result_path.name, password=out.password, keys=None,

@@ -77,7 +77,7 @@ class ExchangeRequest:
 
 @dataclass
 class ExchangeOutcome:
-    receipt_no: int
+    acceptance_no: int
     output_no: int
     result_path: Path
     password: str | None

@@ -421,7 +421,7 @@ def test_append_refuses_malformed_fields(tmp_path, fields, timestamp):
 
 
 # --- queries the exchange needs --------------------------------------------------------------
-def test_find_output_for_request_and_open_receipts(db):
+def test_find_output_for_request_and_open_acceptances(db):
     with Ledger(db) as ledger:
         # _fill: 受付 at 2, 5, 8, 11; 出力 citing them at 3, 6, 9, 12
         assert [e["seq"] for e in ledger.find(event="受付")] == [2, 5, 8, 11]
@@ -430,15 +430,15 @@ def test_find_output_for_request_and_open_receipts(db):
         assert ledger.output_for_request(f"{5:064x}")["seq"] == 6
         assert ledger.output_for_request(f"{99:064x}") is None
         assert [e["seq"] for e in ledger.find(file_sha256=f"{8:064x}")] == [8, 9]
-        assert ledger.open_receipts() == []
+        assert ledger.open_acceptances() == []
         r = ledger.append({"event": "受付", "media_id": "M9"}, key=KEY, timestamp=TS)
         r2 = ledger.append({"event": "受付", "media_id": "M9"}, key=KEY, timestamp=TS)
         ledger.append({"event": "拒否", "ref": r2["seq"], "error_code": "E-MED-001"}, key=KEY, timestamp=TS)
-        assert [e["seq"] for e in ledger.open_receipts()] == [r["seq"]]
+        assert [e["seq"] for e in ledger.open_acceptances()] == [r["seq"]]
         ledger.append({"event": "受領確認", "ref": r["seq"]}, key=KEY, timestamp=TS)  # does not close it
-        assert [e["seq"] for e in ledger.open_receipts()] == [r["seq"]]
+        assert [e["seq"] for e in ledger.open_acceptances()] == [r["seq"]]
         ledger.append({"event": "失敗", "ref": r["seq"], "error_code": "E-EXC-001"}, key=KEY, timestamp=TS)
-        assert ledger.open_receipts() == []
+        assert ledger.open_acceptances() == []
 
 
 # --- export ----------------------------------------------------------------------------------

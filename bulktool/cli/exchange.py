@@ -38,7 +38,7 @@ class RichProgress(exmod.Progress):
 
 
 def summary_table(out: exmod.ExchangeOutcome) -> Table:
-    t = Table(title=f"照会結果（受付 {out.receipt_no} 番 / 出力 {out.output_no} 番、基準日 {out.as_of}）")
+    t = Table(title=f"照会結果（受付 {out.acceptance_no} 番 / 出力 {out.output_no} 番、基準日 {out.as_of}）")
     t.add_column("処理結果コード")
     t.add_column("処理結果")
     t.add_column("件数", justify="right")

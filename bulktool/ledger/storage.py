@@ -172,7 +172,7 @@ class Ledger:
         found = self.find(event="出力", file_sha256=request_sha256)
         return found[0] if found else None
 
-    def open_receipts(self) -> list[dict]:
+    def open_acceptances(self) -> list[dict]:
         """受付 entries that no 出力, 拒否 or 失敗 cites (a crash left them open)."""
         marks = ",".join("?" * len(CLOSING_EVENTS))
         rows = self.db.execute(
