@@ -278,8 +278,7 @@ def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     swept = _sweep(t.ledger, req.drive)
     if req_path is None or req_bytes is None:
         _find_request(req)  # raises the precise refusal
-        # the request is there, yet it could not be read when the exchange began: the drive failed
-        # (an I/O error; a retry may cure it), not the department
+        # found, yet unreadable when the exchange began: the drive failed (a retry may cure it)
         raise BulkError("E-MED-009", path=str(req.drive), detail="照会ファイルを読めません")
     # 2. department and purpose — before the store or the container is read
     progress.stage("照会元・事務の確認")

@@ -2,23 +2,20 @@
 not revoked, and of a role that may do that event (contract §8, registry.PERMISSIONS)?
 
 The registry keeps only each operator's present state, so the history is read from the ledger's
-own 登録変更 entries (signed, in order): 「操作者追加 ID（role、有効期限 D）」, 「操作者更新 ID（研修 D、
-有効期限 D）」, 「操作者失効 ID」. The registry row fills in what the ledger does not say (the first
+own 登録変更 entries (signed, in order), whose notes bulktool/changes.py both writes and parses:
+「操作者追加 ID（role、有効期限 D）」, 「操作者更新 ID（研修 D、有効期限 D）」, 「操作者失効 ID」. The registry row fills in what the ledger does not say (the first
 administrator's role and dates, which `init` writes before the ledger exists; the training date of
 an operator never renewed). A registry whose role or dates were edited by hand cannot make an
 entry look allowed: the ledger's word comes first.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
+from bulktool import changes
 from bulktool.registry import PERMISSIONS, ROLES
 
-_ADD = re.compile(r"操作者追加 (\S+?)（(\w+)、有効期限 (\d{4}-\d{2}-\d{2})）")
-_RENEW = re.compile(r"操作者更新 (\S+?)（研修 (\d{4}-\d{2}-\d{2})、有効期限 (\d{4}-\d{2}-\d{2})）")
-_REVOKE = re.compile(r"操作者失効 (\S+)")
 
 # The command whose role-table row decides who may write each event (contract §8).
 EVENT_COMMAND = {
@@ -61,10 +58,10 @@ def allowed_roles(e: dict, acceptance: dict | None, end: dict | None) -> set[str
     if ev == "開設":
         return {"administrator"}
     if ev == "登録変更":
-        note = str(e.get("note") or "")
-        if note.startswith("パスフレーズ変更"):
+        change = changes.parse(e.get("note"))
+        if change is not None and change.kind == changes.PASSPHRASE:
             return ANY_ROLE
-        if note.startswith(("操作者ロック解除", "操作者更新")):
+        if change is not None and change.kind in (changes.UNLOCKED, changes.RENEWED):
             return set(PERMISSIONS.get("operator unlock", {"administrator", "security"}))
         return set(PERMISSIONS.get("operator add", {"administrator"}))
     if ev == "消去" and not e.get("media_id"):
@@ -85,10 +82,9 @@ def allowed_roles(e: dict, acceptance: dict | None, end: dict | None) -> set[str
 def violations(entries: list[dict], operators: list[OperatorRow]) -> list[tuple[dict, str]]:
     """(entry, reason) for every entry whose operator may not have written it at its time."""
     registry = {o.operator_id: o for o in operators}
-    renewed = {m.group(1) for e in entries if e.get("event") == "登録変更"
-               for m in [_RENEW.match(str(e.get("note") or ""))] if m}
-    added = {m.group(1) for e in entries if e.get("event") == "登録変更"
-             for m in [_ADD.match(str(e.get("note") or ""))] if m}
+    recorded = [c for e in entries if e.get("event") == "登録変更" for c in [changes.parse(e.get("note"))] if c]
+    renewed = {c.operator_id for c in recorded if c.kind == changes.RENEWED}
+    added = {c.operator_id for c in recorded if c.kind == changes.ADDED}
     # An operator the ledger added is known from that entry on; one it never added (the first
     # administrator) is known as the registry row says.
     states: dict[str, _State] = {oid: _State(o.role, o.trained_on if oid not in renewed else None, o.valid_until,
@@ -115,27 +111,25 @@ def violations(entries: list[dict], operators: list[OperatorRow]) -> list[tuple[
             if st.role not in roles:
                 found.append((e, f"操作者 {oid}（{st.role}）の役割では「{e.get('event')}」を記録できません"))
         if e.get("event") == "登録変更":
-            _apply(states, str(e.get("note") or ""), registry, renewed)
+            _apply(states, changes.parse(e.get("note")), registry, renewed)
     return found
 
 
-def _apply(states: dict[str, _State], note: str, registry: dict[str, OperatorRow], renewed: set[str]) -> None:
+def _apply(states: dict[str, _State], change: changes.OperatorChange | None, registry: dict[str, OperatorRow],
+           renewed: set[str]) -> None:
     """Advance the operators' history by one 登録変更 entry."""
-    m = _ADD.match(note)
-    if m:
-        oid, role, until = m.group(1), m.group(2), date.fromisoformat(m.group(3))
+    if change is None:
+        return
+    oid = change.operator_id
+    if change.kind == changes.ADDED:
         row = registry.get(oid)
-        states[oid] = _State(role, row.trained_on if row is not None and oid not in renewed else None, until,
-                             False, True)
-        return
-    m = _RENEW.match(note)
-    if m:
-        st = states.setdefault(m.group(1), _State())
-        st.trained_on, st.valid_until = date.fromisoformat(m.group(2)), date.fromisoformat(m.group(3))
-        return
-    m = _REVOKE.match(note)
-    if m and m.group(1) in states:
-        states[m.group(1)].revoked = True
+        states[oid] = _State(change.role, row.trained_on if row is not None and oid not in renewed else None,
+                             change.valid_until, False, True)
+    elif change.kind == changes.RENEWED:
+        st = states.setdefault(oid, _State())
+        st.trained_on, st.valid_until = change.trained_on, change.valid_until
+    elif change.kind == changes.REVOKED and oid in states:
+        states[oid].revoked = True
 
 
 def _day(timestamp: object) -> date | None:

@@ -8,6 +8,7 @@ from datetime import date
 
 from bulktool import keys
 from bulktool import workspace as wsmod
+from bulktool.changes import ADDED, PASSPHRASE, RENEWED, REVOKED, UNLOCKED, OperatorChange
 from bulktool.clock import Clock
 from bulktool.ledger import Ledger
 from bulktool.messages import BulkError
@@ -91,7 +92,7 @@ def add(writer: LedgerWriter, registry: Registry, kek: bytes, operator_id: str, 
     op = Operator(operator_id, name, role, trained_on, valid_until or fiscal_year_end_after(trained_on),
                   False, False, 0, wsmod.wrap_kek(kek, passphrase, operator_id))
     registry.add_operator(op, writer.clock.timestamp())
-    writer.record("登録変更", note=f"操作者追加 {operator_id}（{role}、有効期限 {op.valid_until.isoformat()}）")
+    writer.record("登録変更", note=OperatorChange(ADDED, operator_id, role=role, valid_until=op.valid_until).note())
     return op
 
 
@@ -116,13 +117,13 @@ def revoke(writer: LedgerWriter, registry: Registry, operator_id: str) -> None:
             raise BulkError("E-AUTH-009")
     # Deleting the slot is what revokes: the passphrase can no longer unlock the terminal key.
     registry.update_operator(operator_id, revoked=1, slot=b"")
-    writer.record("登録変更", note=f"操作者失効 {operator_id}")
+    writer.record("登録変更", note=OperatorChange(REVOKED, operator_id).note())
 
 
 def unlock(writer: LedgerWriter, registry: Registry, actor: Operator, operator_id: str) -> None:
     _may_touch(actor, _existing(registry, operator_id))
     registry.update_operator(operator_id, locked=0, failures=0)
-    writer.record("登録変更", note=f"操作者ロック解除 {operator_id}")
+    writer.record("登録変更", note=OperatorChange(UNLOCKED, operator_id).note())
 
 
 def renew(writer: LedgerWriter, registry: Registry, actor: Operator, operator_id: str, *, trained_on: date,
@@ -130,7 +131,7 @@ def renew(writer: LedgerWriter, registry: Registry, actor: Operator, operator_id
     _may_touch(actor, _existing(registry, operator_id))
     until = valid_until or fiscal_year_end_after(trained_on)
     registry.update_operator(operator_id, trained_on=trained_on, valid_until=until)
-    writer.record("登録変更", note=f"操作者更新 {operator_id}（研修 {trained_on.isoformat()}、有効期限 {until.isoformat()}）")
+    writer.record("登録変更", note=OperatorChange(RENEWED, operator_id, trained_on=trained_on, valid_until=until).note())
     return _existing(registry, operator_id)
 
 
@@ -138,7 +139,7 @@ def change_passphrase(writer: LedgerWriter, registry: Registry, kek: bytes, pass
     check_passphrase(passphrase)
     oid = writer.actor.operator_id
     registry.update_operator(oid, slot=wsmod.wrap_kek(kek, passphrase, oid))
-    writer.record("登録変更", note=f"パスフレーズ変更 {oid}")
+    writer.record("登録変更", note=OperatorChange(PASSPHRASE, oid).note())
 
 
 @dataclass
