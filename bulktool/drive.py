@@ -5,11 +5,13 @@ media services decide, this module reads and writes.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +68,54 @@ def device_info(path: Path) -> tuple[str, str]:
         return "", ""
 
 
+# errno values that say the drive itself is gone (pulled out, unmounted), not one file on it
+_GONE = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN}
+
+
 def check_drive(path: Path) -> Path:
-    if not path.is_dir():
+    """`path` when it is a folder; a path that is not there at all (a drive pulled out or not
+    mounted) is E-MED-029, anything else that is not a folder E-MED-009 (both exit 4)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise media_error(path, exc) from None
+    if not stat.S_ISDIR(st.st_mode):
         raise BulkError("E-MED-009", path=str(path), detail="フォルダではありません")
     return path
+
+
+def media_error(path: Path, exc: OSError) -> BulkError:
+    """The media code for an OSError met on the drive: read-only E-MED-030, gone E-MED-029,
+    anything else E-MED-009 naming the error's kind (all exit 4: a retry may cure them)."""
+    if exc.errno == errno.EROFS:
+        return BulkError("E-MED-030", path=str(path))
+    if exc.errno in _GONE:
+        return BulkError("E-MED-029", path=str(path))
+    return BulkError("E-MED-009", path=str(path), detail=type(exc).__name__)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before anything is decrypted or written, a drive mounted read-only (E-MED-030).
+    A write-protected drive that does not say so is caught at the write (write_atomic)."""
+    try:
+        flags = os.statvfs(path).f_flag if hasattr(os, "statvfs") else 0
+    except OSError as exc:
+        raise media_error(path, exc) from None
+    if flags & getattr(os, "ST_RDONLY", 0):
+        raise BulkError("E-MED-030", path=str(path))
+
+
+def read_request(path: Path, limit: int) -> bytes:
+    """The request container's bytes: its size by stat before it is opened, refused over `limit`
+    (E-CON-021) without reading a byte; read back never more than `limit` bytes (a file that grows
+    meanwhile is refused the same way). OSError is left to the caller."""
+    if path.stat().st_size > limit:
+        raise BulkError("E-CON-021", name=path.name, limit=limit)
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BulkError("E-CON-021", name=path.name, limit=limit)
+    return data
 
 
 # --- the media ID file ----------------------------------------------------------------------
@@ -180,7 +226,7 @@ def write_atomic(directory: Path, name: str, data: bytes) -> Path:
     try:
         free = shutil.disk_usage(directory).free
     except OSError as exc:
-        raise BulkError("E-MED-009", path=str(directory), detail=type(exc).__name__) from None
+        raise media_error(directory, exc) from None
     needed = len(data) + 64 * 1024
     if free < needed:
         raise BulkError("E-MED-007", needed=needed, free=free)
@@ -198,11 +244,20 @@ def write_atomic(directory: Path, name: str, data: bytes) -> Path:
         _fsync_dir(directory)
         return final
     except BulkError:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
     except OSError as exc:
+        _discard(tmp)
+        raise media_error(directory, exc) from None
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temp file after a failed write, best effort: on a read-only or vanished drive
+    the removal fails too, and the write's own error is the one to report."""
+    try:
         tmp.unlink(missing_ok=True)
-        raise BulkError("E-MED-009", path=str(directory), detail=type(exc).__name__) from None
+    except OSError:
+        pass
 
 
 def remaining(path: Path) -> list[str]:

@@ -130,18 +130,40 @@ def _find_request(req: ExchangeRequest) -> Path:
     return scan.requests[0]
 
 
-def _peek(t: Terminal, req: ExchangeRequest) -> tuple[str | None, Path | None, bytes | None]:
-    """What the 受付 can record before any check: media ID and request container, if readable."""
-    media_id = None
+@dataclass
+class _Peeked:
+    """What the 受付 can record before any check: the media ID and the request container, if
+    readable. `problem` is why the container was not read (too large, the drive failing): it
+    is raised at its own step of contract §9's order, not here."""
+    media_id: str | None = None
+    path: Path | None = None
+    data: bytes | None = None
+    problem: BulkError | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return drive.sha256(self.data) if self.data is not None else None
+
+
+def _peek(t: Terminal, req: ExchangeRequest) -> _Peeked:
+    """The media ID and the request container, as far as they can be read. The container's size
+    is checked by stat before it is opened (a file over limits.max_request_bytes is never read)."""
+    peeked = _Peeked()
     try:
-        media_id = drive.read_media_file(req.drive, t.keys.public.ed25519)["media_id"]
+        peeked.media_id = drive.read_media_file(req.drive, t.keys.public.ed25519)["media_id"]
     except BulkError:
         pass
     try:
-        path = _find_request(req)
-        return media_id, path, path.read_bytes()
+        peeked.path = _find_request(req)
     except (BulkError, OSError):
-        return media_id, None, None
+        return peeked
+    try:
+        peeked.data = drive.read_request(peeked.path, t.limits.max_request_bytes)
+    except BulkError as err:  # too large: refused at the container step
+        peeked.problem = err
+    except OSError as exc:  # the drive failing under the read: a media error at the drive step
+        peeked.problem = drive.media_error(req.drive, exc)
+    return peeked
 
 
 def store_in_use(ledger: Ledger) -> dict:
@@ -205,15 +227,16 @@ class _Written:
 def run(t: Terminal, req: ExchangeRequest, progress: Progress | None = None) -> ExchangeOutcome:
     progress = progress or Progress()
     with t.lock():
-        media_id, req_path, req_bytes = _peek(t, req)
-        req_sha = drive.sha256(req_bytes) if req_bytes is not None else None
+        peeked = _peek(t, req)
+        media_id, req_path, req_sha = peeked.media_id, peeked.path, peeked.sha256
         # what the department sent reaches the ledger only if it is fit for it (checked again below,
         # where a misfit refuses the exchange)
         request_no = req.request_no if not untrusted.problem(req.request_no or "", "依頼番号") else None
         receipt = t.writer.record(
             "受付", media_id=media_id, department=req.department, purpose=req.purpose, approval_no=req.approval,
             request_no=request_no,
-            files=[{"name": untrusted.ledger_name(req_path.name), "sha256": req_sha}] if req_path is not None else None)
+            files=[{"name": untrusted.ledger_name(req_path.name), "sha256": req_sha or ""}] if req_path is not None
+            else None)
         rno = receipt["seq"]
         faults.point("after-acceptance")
         written = _Written()
@@ -221,7 +244,7 @@ def run(t: Terminal, req: ExchangeRequest, progress: Progress | None = None) -> 
                        approval_no=req.approval, request_no=request_no)
         try:
             with t.named_lock(f"answer-{(req_sha or 'none')[:32]}"):  # one request answered by at most one 出力
-                return _exchange(t, req, rno, req_path, req_bytes, progress, written)
+                return _exchange(t, req, rno, peeked, progress, written)
         except BulkError as err:
             event = "失敗" if err.exit_code == 4 else "拒否"
             err.log_hashes = [req_sha] if req_sha else []
@@ -258,8 +281,8 @@ def _sweep(ledger: Ledger, path: Path) -> int:
     return removed
 
 
-def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
-              progress: Progress, written: _Written) -> ExchangeOutcome:
+def _exchange(t: Terminal, req: ExchangeRequest, rno: int, peeked: _Peeked, progress: Progress,
+              written: _Written) -> ExchangeOutcome:
     # 0. the operator's role (a logged-in account whose role may not exchange is refused here,
     #    so that the refusal is ledgered as 拒否 like every other refused exchange)
     refusal = role_refusal(t.operator, "exchange")
@@ -269,14 +292,21 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     progress.stage("媒体の確認")
     m = identify(t.registry, t.keys.public.ed25519, req.drive, req.department, "exchange", t.device)
     with t.named_lock(f"drive-{m.media_id}"):  # one exchange writes to a drive at a time
-        return _on_drive(t, req, rno, req_path, req_bytes, progress, written, m)
+        return _on_drive(t, req, rno, peeked, progress, written, m)
 
 
-def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
-              progress: Progress, written: _Written, m) -> ExchangeOutcome:
+def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, peeked: _Peeked, progress: Progress,
+              written: _Written, m) -> ExchangeOutcome:
     clock = t.writer.clock
-    swept = _sweep(t.ledger, req.drive)
-    if req_path is None or req_bytes is None:
+    drive.check_writable(req.drive)  # a read-only drive: E-MED-030 before anything is decrypted
+    try:
+        swept = _sweep(t.ledger, req.drive)
+    except OSError as exc:
+        raise drive.media_error(req.drive, exc) from None
+    req_path, req_bytes = peeked.path, peeked.data
+    if peeked.problem is not None and peeked.problem.exit_code == 4:
+        raise peeked.problem
+    if req_path is None or (req_bytes is None and peeked.problem is None):
         _find_request(req)  # raises the precise refusal
         raise BulkError("E-MED-004")
     # 2. department and purpose — before the store or the container is read
@@ -286,6 +316,8 @@ def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     untrusted.check(req_path.name, "ファイル名")
     if req.request_no is not None:
         untrusted.check(req.request_no, "依頼番号")
+    if peeked.problem is not None:  # the container, too large to be read (E-CON-021)
+        raise peeked.problem
     req_sha = drive.sha256(req_bytes)
     answered = _already_answered(t.ledger, req_sha)
     if answered is not None:
