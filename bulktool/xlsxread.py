@@ -85,15 +85,17 @@ _LOCAL: dict[str, str] = {}  # "namespace local" → local name (a cache: a part
 
 class XmlBudget:
     """Counts, across the XML parts of one .xlsx as their bytes expand, what openpyxl would hold
-    or loop over, and refuses past the limits (E-REQ-008) before openpyxl sees the file: shared
-    strings (<si>), characters of text (<t>), cells (<c>), rows in a sheet (<row>, E-REQ-006),
-    cells in one row, and bytes without an element or text ending (a huge attribute or name).
-    Parts are parsed by expat with entity declarations refused (as defusedxml does); a part that
-    is not XML (an image) is no longer counted from its first error on."""
+    whole or loop over, and refuses past the limits (E-REQ-008) before openpyxl sees the file:
+    shared strings (<si>: openpyxl keeps them all in memory) by number and by the bytes of the
+    part that holds them, cells (<c>), rows in a sheet (<row>, E-REQ-006), cells in one row
+    (openpyxl holds a row whole), and bytes read without an element starting (a huge attribute or
+    name, which the parser would hold). Parts are parsed by expat with entity declarations
+    refused (as defusedxml does); a part that is not XML (an image) is not counted past its
+    first error (openpyxl fails on it if it ever parses it)."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.strings = self.chars = self.cells = 0
+        self.strings = self.string_bytes = self.cells = 0
 
     def part(self) -> "_XmlPart":
         return _XmlPart(self)
@@ -103,7 +105,7 @@ class _XmlPart:
     def __init__(self, budget: XmlBudget) -> None:
         self.budget, self.limits = budget, budget.limits
         self.rows = self.row_cells = self.events = self.quiet = 0
-        self.in_text = False
+        self.has_strings = False
         p = self.parser = expat.ParserCreate(namespace_separator=" ")
         p.ordered_attributes = True  # attributes are not looked at: a list is cheaper than a dict
         p.StartElementHandler = self._start
@@ -120,9 +122,14 @@ class _XmlPart:
         except expat.ExpatError:
             self.parser = None  # not XML (or broken XML: openpyxl says so if it reads the part)
             return
+        lim = self.limits
         self.quiet = 0 if self.events != before else self.quiet + len(chunk)
-        if self.quiet > self.limits.max_xml_token_bytes:
-            raise _xlsx_fail(f"XML の一つの要素が上限 {self.limits.max_xml_token_bytes} バイトを超えています")
+        if self.quiet > lim.max_xml_token_bytes:
+            raise _xlsx_fail(f"XML の一つの要素が上限 {lim.max_xml_token_bytes} バイトを超えています")
+        if self.has_strings:  # the shared strings' part: its bytes bound what openpyxl will hold
+            self.budget.string_bytes += len(chunk)
+            if self.budget.string_bytes > lim.max_shared_strings_bytes:
+                raise _xlsx_fail(f"共有文字列の大きさが上限 {lim.max_shared_strings_bytes} バイトを超えています")
 
     def close(self) -> None:
         if self.parser is not None:
@@ -137,9 +144,6 @@ class _XmlPart:
         local = _LOCAL.get(name)
         if local is None:
             local = _LOCAL[name] = name[name.rfind(" ") + 1:] if len(_LOCAL) < 4096 else "?"
-        if self.in_text:  # text is counted inside <t> only (not the digits of <v>, say)
-            self.in_text = False
-            self.parser.CharacterDataHandler = None
         if local == "c":
             b, lim = self.budget, self.limits
             b.cells += 1
@@ -148,25 +152,17 @@ class _XmlPart:
                 raise _xlsx_fail(f"セルの数が上限 {lim.max_xlsx_cells} 個を超えています")
             if self.row_cells > lim.max_row_cells:
                 raise _xlsx_fail(f"一行のセルの数が上限 {lim.max_row_cells} 個を超えています")
-        elif local == "t":
-            self.in_text = True
-            self.parser.CharacterDataHandler = self._text
+        elif local == "si":
+            b = self.budget
+            b.strings += 1
+            self.has_strings = True
+            if b.strings > self.limits.max_shared_strings:
+                raise _xlsx_fail(f"共有文字列の数が上限 {self.limits.max_shared_strings} 個を超えています")
         elif local == "row":
             self.rows += 1
             self.row_cells = 0
             if self.rows > self.limits.max_rows + 1:  # the header row and max_rows data rows
                 raise BulkError("E-REQ-006", limit=self.limits.max_rows)
-        elif local == "si":
-            b = self.budget
-            b.strings += 1
-            if b.strings > self.limits.max_shared_strings:
-                raise _xlsx_fail(f"共有文字列の数が上限 {self.limits.max_shared_strings} 個を超えています")
-
-    def _text(self, text: str) -> None:
-        b = self.budget
-        b.chars += len(text)
-        if b.chars > self.limits.max_xlsx_text_chars:
-            raise _xlsx_fail(f"文字列の合計が上限 {self.limits.max_xlsx_text_chars} 文字を超えています")
 
     def _entity(self, *args) -> None:
         raise _xlsx_fail("XML のエンティティ宣言は受け付けられません")

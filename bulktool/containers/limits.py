@@ -30,11 +30,12 @@ class Limits:
     # one CSV line, and one CSV record across quoted line ends, counted as it streams (E-REQ-011)
     max_line_bytes: int = 64 * 1024
     # --- an .xlsx table's XML, counted as it streams, before openpyxl sees it (E-REQ-008) ---
-    max_shared_strings: int = 2 * 1024**2  # <si> of the shared strings
-    max_xlsx_text_chars: int = 64 * 1024**2  # characters of all text (<t>) in the workbook
+    # (openpyxl holds every shared string in memory, and a row whole)
+    max_shared_strings: int = 2 * 1024**2  # <si> in the shared strings
+    max_shared_strings_bytes: int = 128 * 1024**2  # expanded bytes of the part holding them
     max_xlsx_cells: int = 16 * 1024**2  # <c> in all sheets
     max_row_cells: int = 16_384  # <c> in one <row> (Excel's own column count)
-    max_xml_token_bytes: int = 16 * 1024**2  # bytes of XML read without one element or text ending
+    max_xml_token_bytes: int = 16 * 1024**2  # XML bytes read without an element starting
 
 
 DEFAULT_LIMITS = Limits()
