@@ -293,3 +293,64 @@ def erase_files(path: Path) -> list[dict]:
     if left:
         raise BulkError("E-MED-028", name=left[0])
     return files
+
+
+# --- the request on the drive -------------------------------------------------------------
+def find_request(root: Path, request_file: Path | None) -> Path:
+    """The request container: the one at the drive's root, or `request_file` (--request), which
+    must lie on the drive (a link leading off it does not). A plaintext table anywhere on the
+    drive refuses."""
+    found = scan(root)
+    if found.plaintext:
+        raise BulkError("E-MED-003", name=str(found.plaintext[0].relative_to(root)), count=len(found.plaintext))
+    if request_file is not None:
+        p = on_drive(root, request_file)
+        if p is None:
+            given = request_file if request_file.is_absolute() else root / request_file
+            if not given.exists():
+                raise BulkError("E-MED-017", name=request_file.name)
+            raise BulkError("E-MED-027", name=request_file.name, path=str(root))
+        if p.name.startswith(RESULT_PREFIX):
+            raise BulkError("E-MED-004")
+        return p
+    if not found.requests:
+        raise BulkError("E-MED-004")
+    if len(found.requests) > 1:
+        raise BulkError("E-MED-005", count=len(found.requests))
+    return found.requests[0]
+
+
+@dataclass
+class Peeked:
+    """What an exchange's 受付 can record before any check: the media ID and the request
+    container, if readable. `problem` is why the container was not read (too large, the drive
+    failing): the exchange raises it at its own step of contract §9's order."""
+    media_id: str | None = None
+    path: Path | None = None
+    data: bytes | None = None
+    problem: BulkError | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return sha256(self.data) if self.data is not None else None
+
+
+def peek(root: Path, request_file: Path | None, terminal_ed25519_pub, limit: int) -> Peeked:
+    """The media ID and the request container, as far as they can be read. The container's size
+    is checked by stat before it is opened: a file over `limit` bytes is never read."""
+    peeked = Peeked()
+    try:
+        peeked.media_id = read_media_file(root, terminal_ed25519_pub)["media_id"]
+    except BulkError:
+        pass
+    try:
+        peeked.path = find_request(root, request_file)
+    except (BulkError, OSError):
+        return peeked
+    try:
+        peeked.data = read_request(peeked.path, limit)
+    except BulkError as err:  # too large: refused at the container step
+        peeked.problem = err
+    except OSError as exc:  # the drive failing under the read: a media error at the drive step
+        peeked.problem = media_error(root, exc)
+    return peeked

@@ -107,65 +107,6 @@ class Progress:
     def advance(self, n: int) -> None: ...
 
 
-def _find_request(req: ExchangeRequest) -> Path:
-    """The request container: the one at the drive's root, or `--request`, which must lie on the
-    drive (a link leading off it does not). A plaintext table anywhere on the drive refuses."""
-    scan = drive.scan(req.drive)
-    if scan.plaintext:
-        raise BulkError("E-MED-003", name=str(scan.plaintext[0].relative_to(req.drive)), count=len(scan.plaintext))
-    if req.request_file is not None:
-        p = drive.on_drive(req.drive, req.request_file)
-        if p is None:
-            given = req.request_file if req.request_file.is_absolute() else req.drive / req.request_file
-            if not given.exists():
-                raise BulkError("E-MED-017", name=req.request_file.name)
-            raise BulkError("E-MED-027", name=req.request_file.name, path=str(req.drive))
-        if p.name.startswith(drive.RESULT_PREFIX):
-            raise BulkError("E-MED-004")
-        return p
-    if not scan.requests:
-        raise BulkError("E-MED-004")
-    if len(scan.requests) > 1:
-        raise BulkError("E-MED-005", count=len(scan.requests))
-    return scan.requests[0]
-
-
-@dataclass
-class _Peeked:
-    """What the 受付 can record before any check: the media ID and the request container, if
-    readable. `problem` is why the container was not read (too large, the drive failing): it
-    is raised at its own step of contract §9's order, not here."""
-    media_id: str | None = None
-    path: Path | None = None
-    data: bytes | None = None
-    problem: BulkError | None = None
-
-    @property
-    def sha256(self) -> str | None:
-        return drive.sha256(self.data) if self.data is not None else None
-
-
-def _peek(t: Terminal, req: ExchangeRequest) -> _Peeked:
-    """The media ID and the request container, as far as they can be read. The container's size
-    is checked by stat before it is opened (a file over limits.max_request_bytes is never read)."""
-    peeked = _Peeked()
-    try:
-        peeked.media_id = drive.read_media_file(req.drive, t.keys.public.ed25519)["media_id"]
-    except BulkError:
-        pass
-    try:
-        peeked.path = _find_request(req)
-    except (BulkError, OSError):
-        return peeked
-    try:
-        peeked.data = drive.read_request(peeked.path, t.limits.max_request_bytes)
-    except BulkError as err:  # too large: refused at the container step
-        peeked.problem = err
-    except OSError as exc:  # the drive failing under the read: a media error at the drive step
-        peeked.problem = drive.media_error(req.drive, exc)
-    return peeked
-
-
 def store_in_use(ledger: Ledger) -> dict:
     """The store load (取込) that answers now: the latest 取込 entry and its date (None before any
     ledgered load)."""
@@ -227,7 +168,7 @@ class _Written:
 def run(t: Terminal, req: ExchangeRequest, progress: Progress | None = None) -> ExchangeOutcome:
     progress = progress or Progress()
     with t.lock():
-        peeked = _peek(t, req)
+        peeked = drive.peek(req.drive, req.request_file, t.keys.public.ed25519, t.limits.max_request_bytes)
         media_id, req_path, req_sha = peeked.media_id, peeked.path, peeked.sha256
         # what the department sent reaches the ledger only if it is fit for it (checked again below,
         # where a misfit refuses the exchange)
@@ -281,7 +222,7 @@ def _sweep(ledger: Ledger, path: Path) -> int:
     return removed
 
 
-def _exchange(t: Terminal, req: ExchangeRequest, rno: int, peeked: _Peeked, progress: Progress,
+def _exchange(t: Terminal, req: ExchangeRequest, rno: int, peeked: drive.Peeked, progress: Progress,
               written: _Written) -> ExchangeOutcome:
     # 0. the operator's role (a logged-in account whose role may not exchange is refused here,
     #    so that the refusal is ledgered as 拒否 like every other refused exchange)
@@ -295,7 +236,7 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, peeked: _Peeked, prog
         return _on_drive(t, req, rno, peeked, progress, written, m)
 
 
-def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, peeked: _Peeked, progress: Progress,
+def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, peeked: drive.Peeked, progress: Progress,
               written: _Written, m) -> ExchangeOutcome:
     clock = t.writer.clock
     drive.check_writable(req.drive)  # a read-only drive: E-MED-030 before anything is decrypted
@@ -307,7 +248,7 @@ def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, peeked: _Peeked, prog
     if peeked.problem is not None and peeked.problem.exit_code == 4:
         raise peeked.problem
     if req_path is None or (req_bytes is None and peeked.problem is None):
-        _find_request(req)  # raises the precise refusal
+        drive.find_request(req.drive, req.request_file)  # raises the precise refusal
         raise BulkError("E-MED-004")
     # 2. department and purpose — before the store or the container is read
     progress.stage("照会元・事務の確認")
