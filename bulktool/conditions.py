@@ -7,6 +7,9 @@
      the CP932 bytes of its required header 連番 (98 41 94 D4) are invalid EUC-JP;
   4. bytes that decode strictly as CP932 → "cp932";
   5. otherwise E-REQ-001. Control characters other than tab/CR/LF also refuse the file (binary).
+  The bytes are decoded piece by piece to find the encoding (the text is never held whole), then
+  read line by line: a line, or a record across quoted line ends, longer than
+  limits.max_line_bytes is refused (E-REQ-011) as soon as it passes the limit.
   Strict decoding is decisive: CP932 kanji and kana lead bytes (0x81–0x9F) are UTF-8 continuation
   bytes, so a CP932 file holding 連番 is never valid UTF-8; and UTF-8 is tried first.
 - xlsx (xlsxread.py): the first sheet, opened from memory after its own zip passed the zip guard
@@ -18,6 +21,7 @@
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -37,7 +41,6 @@ REQUIRED_COLUMNS = ("連番",)
 SEX = {"男": "1", "女": "2", "1": "1", "2": "2"}
 EXTRA_CELLS_FIELD = "（見出しのない列）"
 NO_KEY_FIELD = "検索キー"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CSV_ERRORS = (("unexpected end of data", "引用符（\"）が閉じられていません"),
                ("expected after", "引用符の後に区切り文字がありません"),
                ("field larger than field limit", "項目が長すぎます"),
@@ -78,26 +81,45 @@ class _Invalid(Exception):
 
 
 # --- encoding ---------------------------------------------------------------------------
+_BOM = b"\xef\xbb\xbf"
+# The control characters as bytes: below 0x80 a UTF-8 byte is always that ASCII character, and
+# CP932's trail bytes (0x40–0xFC) are never one, so the raw bytes can be searched in every encoding.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PIECE = 1 << 20
+
+
 def detect_encoding(data: bytes) -> tuple[str, str]:
     """(encoding, text) of a CSV by the rule in the module docstring, or BulkError E-REQ-001."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        encoding, text = "utf-8-sig", _strict(data[3:], "utf-8")
-    else:
-        encoding, text = "utf-8", _strict(data, "utf-8")
-        if text is None:
-            if _strict(data, "euc_jp") is not None:
-                raise BulkError("E-REQ-001")
-            encoding, text = "cp932", _strict(data, "cp932")
-    if text is None or _CONTROL.search(text):
+    encoding = sniff_encoding(data)
+    return encoding, data.decode(encoding)
+
+
+def sniff_encoding(data: bytes) -> str:
+    """The encoding of a CSV by the rule in the module docstring (as detect_encoding), found by
+    strict decoding in 1 MiB pieces that are not kept; BulkError E-REQ-001."""
+    if data.startswith(_BOM):
+        encoding = "utf-8-sig" if _decodes(data, "utf-8-sig") else None
+    elif _decodes(data, "utf-8"):
+        encoding = "utf-8"
+    elif _decodes(data, "euc_jp"):
         raise BulkError("E-REQ-001")
-    return encoding, text
+    else:
+        encoding = "cp932" if _decodes(data, "cp932") else None
+    if encoding is None or _CONTROL_BYTES.search(data):
+        raise BulkError("E-REQ-001")
+    return encoding
 
 
-def _strict(data: bytes, encoding: str) -> str | None:
+def _decodes(data: bytes, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    view = memoryview(data)
     try:
-        return data.decode(encoding)
+        for start in range(0, len(view), _PIECE):
+            decoder.decode(view[start:start + _PIECE])
+        decoder.decode(b"", True)
     except UnicodeDecodeError:
-        return None
+        return False
+    return True
 
 
 # --- header -----------------------------------------------------------------------------
@@ -128,17 +150,35 @@ def check_header(cells: Iterable[object]) -> list[str]:
 
 
 # --- CSV --------------------------------------------------------------------------------
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line number of the record, cells) per CSV record."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    start = 1
+def _csv_rows(data: bytes, encoding: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[int, list[str]]]:
+    """(first line number of the record, cells) per CSV record, read line by line from `data`:
+    a line (or a record across quoted line ends) over limits.max_line_bytes bytes is refused
+    (E-REQ-011) once it passes the limit, never held whole."""
+    limit = limits.max_line_bytes
+    fh = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    byte_encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+    record = [0, 1]  # bytes of the record so far (line ends not counted), its first line
+    line_no = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal line_no
+        while line := fh.readline(limit + 2):  # a line of `limit` bytes and CR LF, never a whole long one
+            line_no += 1
+            size = len(line) if line.isascii() else len(line.encode(byte_encoding))
+            size -= 2 if line.endswith("\r\n") else 1 if line[-1] in "\r\n" else 0
+            record[0] += size
+            if record[0] > limit:
+                raise BulkError("E-REQ-011", line=line_no if size > limit else record[1], limit=limit)
+            yield line
+
+    reader = csv.reader(lines(), strict=True)
     try:
         for row in reader:
-            yield start, row
-            start = reader.line_num + 1
+            yield record[1], row
+            record[0], record[1] = 0, line_no + 1
     except csv.Error as exc:
         detail = next((ja for en, ja in _CSV_ERRORS if en in str(exc)), "CSV として読めません")
-        raise BulkError("E-REQ-009", line=start, detail=detail) from None
+        raise BulkError("E-REQ-009", line=record[1], detail=detail) from None
 
 
 # --- rows -------------------------------------------------------------------------------
@@ -149,8 +189,8 @@ def iter_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LI
     if low.endswith(".xlsx"):
         encoding, rows = "xlsx", xlsx_rows(data, limits)
     elif low.endswith(".csv"):
-        encoding, text = detect_encoding(data)
-        rows = _csv_rows(text)
+        encoding = sniff_encoding(data)
+        rows = _csv_rows(data, encoding, limits)
     else:
         raise BulkError("E-REQ-010")
     first = next(rows, None)

@@ -5,11 +5,13 @@ media services decide, this module reads and writes.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +68,54 @@ def device_info(path: Path) -> tuple[str, str]:
         return "", ""
 
 
+# errno values that say the drive itself is gone (pulled out, unmounted), not one file on it
+_GONE = {errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ESTALE, errno.ENOTCONN}
+
+
 def check_drive(path: Path) -> Path:
-    if not path.is_dir():
+    """`path` when it is a folder; a path that is not there at all (a drive pulled out or not
+    mounted) is E-MED-029, anything else that is not a folder E-MED-009 (both exit 4)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise media_error(path, exc) from None
+    if not stat.S_ISDIR(st.st_mode):
         raise BulkError("E-MED-009", path=str(path), detail="フォルダではありません")
     return path
+
+
+def media_error(path: Path, exc: OSError) -> BulkError:
+    """The media code for an OSError met on the drive: read-only E-MED-030, gone E-MED-029,
+    anything else E-MED-009 naming the error's kind (all exit 4: a retry may cure them)."""
+    if exc.errno == errno.EROFS:
+        return BulkError("E-MED-030", path=str(path))
+    if exc.errno in _GONE:
+        return BulkError("E-MED-029", path=str(path))
+    return BulkError("E-MED-009", path=str(path), detail=type(exc).__name__)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before anything is decrypted or written, a drive mounted read-only (E-MED-030).
+    A write-protected drive that does not say so is caught at the write (write_atomic)."""
+    try:
+        flags = os.statvfs(path).f_flag if hasattr(os, "statvfs") else 0
+    except OSError as exc:
+        raise media_error(path, exc) from None
+    if flags & getattr(os, "ST_RDONLY", 0):
+        raise BulkError("E-MED-030", path=str(path))
+
+
+def read_request(path: Path, limit: int) -> bytes:
+    """The request container's bytes: its size by stat before it is opened, refused over `limit`
+    (E-CON-021) without reading a byte; read back never more than `limit` bytes (a file that grows
+    meanwhile is refused the same way). OSError is left to the caller."""
+    if path.stat().st_size > limit:
+        raise BulkError("E-CON-021", name=path.name, limit=limit)
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BulkError("E-CON-021", name=path.name, limit=limit)
+    return data
 
 
 # --- the media ID file ----------------------------------------------------------------------
@@ -180,7 +226,7 @@ def write_atomic(directory: Path, name: str, data: bytes) -> Path:
     try:
         free = shutil.disk_usage(directory).free
     except OSError as exc:
-        raise BulkError("E-MED-009", path=str(directory), detail=type(exc).__name__) from None
+        raise media_error(directory, exc) from None
     needed = len(data) + 64 * 1024
     if free < needed:
         raise BulkError("E-MED-007", needed=needed, free=free)
@@ -198,11 +244,20 @@ def write_atomic(directory: Path, name: str, data: bytes) -> Path:
         _fsync_dir(directory)
         return final
     except BulkError:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
     except OSError as exc:
+        _discard(tmp)
+        raise media_error(directory, exc) from None
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temp file after a failed write, best effort: on a read-only or vanished drive
+    the removal fails too, and the write's own error is the one to report."""
+    try:
         tmp.unlink(missing_ok=True)
-        raise BulkError("E-MED-009", path=str(directory), detail=type(exc).__name__) from None
+    except OSError:
+        pass
 
 
 def remaining(path: Path) -> list[str]:
@@ -238,3 +293,64 @@ def erase_files(path: Path) -> list[dict]:
     if left:
         raise BulkError("E-MED-028", name=left[0])
     return files
+
+
+# --- the request on the drive -------------------------------------------------------------
+def find_request(root: Path, request_file: Path | None) -> Path:
+    """The request container: the one at the drive's root, or `request_file` (--request), which
+    must lie on the drive (a link leading off it does not). A plaintext table anywhere on the
+    drive refuses."""
+    found = scan(root)
+    if found.plaintext:
+        raise BulkError("E-MED-003", name=str(found.plaintext[0].relative_to(root)), count=len(found.plaintext))
+    if request_file is not None:
+        p = on_drive(root, request_file)
+        if p is None:
+            given = request_file if request_file.is_absolute() else root / request_file
+            if not given.exists():
+                raise BulkError("E-MED-017", name=request_file.name)
+            raise BulkError("E-MED-027", name=request_file.name, path=str(root))
+        if p.name.startswith(RESULT_PREFIX):
+            raise BulkError("E-MED-004")
+        return p
+    if not found.requests:
+        raise BulkError("E-MED-004")
+    if len(found.requests) > 1:
+        raise BulkError("E-MED-005", count=len(found.requests))
+    return found.requests[0]
+
+
+@dataclass
+class Peeked:
+    """What an exchange's 受付 can record before any check: the media ID and the request
+    container, if readable. `problem` is why the container was not read (too large, the drive
+    failing): the exchange raises it at its own step of contract §9's order."""
+    media_id: str | None = None
+    path: Path | None = None
+    data: bytes | None = None
+    problem: BulkError | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return sha256(self.data) if self.data is not None else None
+
+
+def peek(root: Path, request_file: Path | None, terminal_ed25519_pub, limit: int) -> Peeked:
+    """The media ID and the request container, as far as they can be read. The container's size
+    is checked by stat before it is opened: a file over `limit` bytes is never read."""
+    peeked = Peeked()
+    try:
+        peeked.media_id = read_media_file(root, terminal_ed25519_pub)["media_id"]
+    except BulkError:
+        pass
+    try:
+        peeked.path = find_request(root, request_file)
+    except (BulkError, OSError):
+        return peeked
+    try:
+        peeked.data = read_request(peeked.path, limit)
+    except BulkError as err:  # too large: refused at the container step
+        peeked.problem = err
+    except OSError as exc:  # the drive failing under the read: a media error at the drive step
+        peeked.problem = media_error(root, exc)
+    return peeked

@@ -107,43 +107,6 @@ class Progress:
     def advance(self, n: int) -> None: ...
 
 
-def _find_request(req: ExchangeRequest) -> Path:
-    """The request container: the one at the drive's root, or `--request`, which must lie on the
-    drive (a link leading off it does not). A plaintext table anywhere on the drive refuses."""
-    scan = drive.scan(req.drive)
-    if scan.plaintext:
-        raise BulkError("E-MED-003", name=str(scan.plaintext[0].relative_to(req.drive)), count=len(scan.plaintext))
-    if req.request_file is not None:
-        p = drive.on_drive(req.drive, req.request_file)
-        if p is None:
-            given = req.request_file if req.request_file.is_absolute() else req.drive / req.request_file
-            if not given.exists():
-                raise BulkError("E-MED-017", name=req.request_file.name)
-            raise BulkError("E-MED-027", name=req.request_file.name, path=str(req.drive))
-        if p.name.startswith(drive.RESULT_PREFIX):
-            raise BulkError("E-MED-004")
-        return p
-    if not scan.requests:
-        raise BulkError("E-MED-004")
-    if len(scan.requests) > 1:
-        raise BulkError("E-MED-005", count=len(scan.requests))
-    return scan.requests[0]
-
-
-def _peek(t: Terminal, req: ExchangeRequest) -> tuple[str | None, Path | None, bytes | None]:
-    """What the 受付 can record before any check: media ID and request container, if readable."""
-    media_id = None
-    try:
-        media_id = drive.read_media_file(req.drive, t.keys.public.ed25519)["media_id"]
-    except BulkError:
-        pass
-    try:
-        path = _find_request(req)
-        return media_id, path, path.read_bytes()
-    except (BulkError, OSError):
-        return media_id, None, None
-
-
 def store_in_use(ledger: Ledger) -> dict:
     """The store load (取込) that answers now: the latest 取込 entry and its date (None before any
     ledgered load)."""
@@ -205,15 +168,16 @@ class _Written:
 def run(t: Terminal, req: ExchangeRequest, progress: Progress | None = None) -> ExchangeOutcome:
     progress = progress or Progress()
     with t.lock():
-        media_id, req_path, req_bytes = _peek(t, req)
-        req_sha = drive.sha256(req_bytes) if req_bytes is not None else None
+        peeked = drive.peek(req.drive, req.request_file, t.keys.public.ed25519, t.limits.max_request_bytes)
+        media_id, req_path, req_sha = peeked.media_id, peeked.path, peeked.sha256
         # what the department sent reaches the ledger only if it is fit for it (checked again below,
         # where a misfit refuses the exchange)
         request_no = req.request_no if not untrusted.problem(req.request_no or "", "依頼番号") else None
         receipt = t.writer.record(
             "受付", media_id=media_id, department=req.department, purpose=req.purpose, approval_no=req.approval,
             request_no=request_no,
-            files=[{"name": untrusted.ledger_name(req_path.name), "sha256": req_sha}] if req_path is not None else None)
+            files=[{"name": untrusted.ledger_name(req_path.name), "sha256": req_sha or ""}] if req_path is not None
+            else None)
         rno = receipt["seq"]
         faults.point("after-acceptance")
         written = _Written()
@@ -221,7 +185,7 @@ def run(t: Terminal, req: ExchangeRequest, progress: Progress | None = None) -> 
                        approval_no=req.approval, request_no=request_no)
         try:
             with t.named_lock(f"answer-{(req_sha or 'none')[:32]}"):  # one request answered by at most one 出力
-                return _exchange(t, req, rno, req_path, req_bytes, progress, written)
+                return _exchange(t, req, rno, peeked, progress, written)
         except BulkError as err:
             event = "失敗" if err.exit_code == 4 else "拒否"
             err.log_hashes = [req_sha] if req_sha else []
@@ -258,8 +222,8 @@ def _sweep(ledger: Ledger, path: Path) -> int:
     return removed
 
 
-def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
-              progress: Progress, written: _Written) -> ExchangeOutcome:
+def _exchange(t: Terminal, req: ExchangeRequest, rno: int, peeked: drive.Peeked, progress: Progress,
+              written: _Written) -> ExchangeOutcome:
     # 0. the operator's role (a logged-in account whose role may not exchange is refused here,
     #    so that the refusal is ledgered as 拒否 like every other refused exchange)
     refusal = role_refusal(t.operator, "exchange")
@@ -269,17 +233,23 @@ def _exchange(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     progress.stage("媒体の確認")
     m = identify(t.registry, t.keys.public.ed25519, req.drive, req.department, "exchange", t.device)
     with t.named_lock(f"drive-{m.media_id}"):  # one exchange writes to a drive at a time
-        return _on_drive(t, req, rno, req_path, req_bytes, progress, written, m)
+        return _on_drive(t, req, rno, peeked, progress, written, m)
 
 
-def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None, req_bytes: bytes | None,
-              progress: Progress, written: _Written, m) -> ExchangeOutcome:
+def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, peeked: drive.Peeked, progress: Progress,
+              written: _Written, m) -> ExchangeOutcome:
     clock = t.writer.clock
-    swept = _sweep(t.ledger, req.drive)
-    if req_path is None or req_bytes is None:
-        _find_request(req)  # raises the precise refusal
-        # found, yet unreadable when the exchange began: the drive failed (a retry may cure it)
-        raise BulkError("E-MED-009", path=str(req.drive), detail="照会ファイルを読めません")
+    drive.check_writable(req.drive)  # a read-only drive: E-MED-030 before anything is decrypted
+    try:
+        swept = _sweep(t.ledger, req.drive)
+    except OSError as exc:
+        raise drive.media_error(req.drive, exc) from None
+    req_path, req_bytes = peeked.path, peeked.data
+    if peeked.problem is not None and peeked.problem.exit_code == 4:
+        raise peeked.problem
+    if req_path is None or (req_bytes is None and peeked.problem is None):
+        drive.find_request(req.drive, req.request_file)  # raises the precise refusal
+        raise BulkError("E-MED-004")
     # 2. department and purpose — before the store or the container is read
     progress.stage("照会元・事務の確認")
     dep = policy.check_purpose(t.registry.department(req.department), req.department, req.purpose)
@@ -287,6 +257,8 @@ def _on_drive(t: Terminal, req: ExchangeRequest, rno: int, req_path: Path | None
     untrusted.check(req_path.name, "ファイル名")
     if req.request_no is not None:
         untrusted.check(req.request_no, "依頼番号")
+    if peeked.problem is not None:  # the container, too large to be read (E-CON-021)
+        raise peeked.problem
     req_sha = drive.sha256(req_bytes)
     answered = _already_answered(t.ledger, req_sha)
     if answered is not None:

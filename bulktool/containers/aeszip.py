@@ -18,7 +18,7 @@ from typing import Callable
 
 import pyzipper
 
-from bulktool.containers.limits import DEFAULT_LIMITS, Limits
+from bulktool.containers.limits import DEFAULT_LIMITS, LineGuard, Limits
 from bulktool.containers.zipguard import check_declared, files_within, read_entry
 from bulktool.messages import BulkError
 
@@ -120,15 +120,25 @@ def classify(entries: list[tuple[str, bytes]]) -> RequestFiles:
 def read_request(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS) -> RequestFiles:
     """The table (and 依頼票.json) of an AES-256 ZIP request, read in memory; BulkError E-CON-0xx
     on any refusal (see the module docstring). Entry names may carry a folder prefix: the table
-    is named by its base name."""
-    return classify(read_entries(data, password, limits, check=check_names))
+    is named by its base name. A .csv table's lines are bounded as they expand (E-REQ-011)."""
+    return classify(read_entries(data, password, limits, check=check_names, watch=csv_lines(limits)))
+
+
+def csv_lines(limits: Limits) -> Callable[[str], Callable[[bytes], None] | None]:
+    """For read_entries: a .csv entry's lines are counted as its bytes expand, and one longer
+    than limits.max_line_bytes refuses the request (E-REQ-011) before the table is held."""
+    def watch(base: str) -> Callable[[bytes], None] | None:
+        return LineGuard(limits.max_line_bytes) if base.lower().endswith(".csv") else None
+    return watch
 
 
 def read_entries(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS, *,
-                 check: Callable[[list[str]], None] | None = None) -> list[tuple[str, bytes]]:
+                 check: Callable[[list[str]], None] | None = None,
+                 watch: Callable[[str], Callable[[bytes], None] | None] | None = None) -> list[tuple[str, bytes]]:
     """Every file of an AES-256 ZIP (a request, or a result on the department's side) as
     (base name, bytes), in archive order, read in memory under the hostile-archive rules of the
-    module docstring. `check`, given the base names, may refuse before anything is decrypted."""
+    module docstring. `check`, given the base names, may refuse before anything is decrypted;
+    `watch`, given a base name, may return a callable that sees each chunk as it expands."""
     try:
         zf = pyzipper.AESZipFile(io.BytesIO(data))
     except Exception:  # pyzipper's own BadZipFile, struct errors, …: not a readable zip
@@ -142,7 +152,7 @@ def read_entries(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS, 
         entries = []
         for info, base in members:
             try:
-                content = read_entry(zf, info, base, limits, budget)
+                content = read_entry(zf, info, base, limits, budget, watch(base) if watch else None)
             except BulkError:
                 raise
             except RuntimeError:  # pyzipper: "Bad password for file"

@@ -18,8 +18,11 @@ def open_request(path_name: str, data: bytes, *, password: bytes | None, termina
                  department_ed25519: Ed25519PublicKey | None, limits: Limits = DEFAULT_LIMITS) -> RequestFiles:
     """Decrypt a request in memory. `.zip` needs `password`; `.bte` needs the terminal's X25519
     private key and the department's registered Ed25519 key (a sealed request is always checked
-    against its sender here: there is no unsigned path). Other extensions: E-CON-001."""
+    against its sender here: there is no unsigned path). Other extensions: E-CON-001. More than
+    limits.max_request_bytes: E-CON-021 (the exchange checks the file's size before reading it)."""
     low = path_name.lower()
+    if len(data) > limits.max_request_bytes:
+        raise BulkError("E-CON-021", name=path_name, limit=limits.max_request_bytes)
     if low.endswith(".zip"):
         if password is None:
             raise BulkError("E-CON-004")

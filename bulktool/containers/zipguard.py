@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import io
 import zipfile
-from typing import Iterator
+from typing import Callable, Iterator
 
 from bulktool.containers.limits import Limits
 from bulktool.messages import BulkError
@@ -68,9 +68,13 @@ def stream_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: 
         raise BulkError("E-CON-011")
 
 
-def read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits, budget: int) -> bytes:
-    """One entry's bytes in memory, streamed as `stream_entry` (headers can lie)."""
+def read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits, budget: int,
+               watch: Callable[[bytes], None] | None = None) -> bytes:
+    """One entry's bytes in memory, streamed as `stream_entry` (headers can lie); `watch`, if
+    given, sees each chunk before it is kept and may refuse (a line too long, say)."""
     buf = io.BytesIO()
     for chunk in stream_entry(zf, info, name, limits, budget):
+        if watch is not None:
+            watch(chunk)
         buf.write(chunk)
     return buf.getvalue()
