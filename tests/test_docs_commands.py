@@ -191,3 +191,14 @@ def test_the_parser_finds_code_blocks_inline_code_and_continuations(tmp_path, mo
         (12, "bulktool media nosuch --x"),
     ])
     assert MARKER in [u for u in uses_in(doc) if u.line == 12][0].source
+
+
+def test_ci_runs_the_readmes_two_commands_verbatim():
+    """The README's set-up commands are what .ci/run runs, character for character."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Set-up"):readme.index("## What is where")]
+    commands = [line.strip() for line in section.splitlines() if line.startswith("    ")]
+    assert len(commands) == 2 and "bulktool demo" in commands[0] and "pytest" in commands[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    for command in commands:
+        assert command in ci, command
