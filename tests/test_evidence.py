@@ -8,9 +8,12 @@ import json
 import re
 import zipfile  # noqa: F401  (the result is an AES ZIP: opened through bulktool decrypt below)
 
+import pytest
+
 from conftest import exchange_ok, ledger_rows, put_zip_request, request_table, unique_four, current_people
 
 from bulktool.app import logged_in
+from bulktool.messages import BulkError
 from bulktool.containers import aeszip
 
 ZIP_TIME = (2026, 12, 3, 9, 0, 0)
@@ -139,3 +142,42 @@ def test_every_store_load_is_ledgered_and_cited_by_the_next_output(cli, world):
     d1 = world["drives"][0]
     exchange_ok(cli, d1, put_zip_request(cli, world, d1))
     assert last_output(cli)["provided"]["store_entry"] == int(entry["番号"])
+
+
+@pytest.mark.parametrize("old, given, expected", [
+    ((False, []), (True, None), (True, [])),
+    ((False, ["P51"]), (True, None), (True, [])),          # every purpose replaces the list
+    ((True, []), (False, None), (False, [])),
+    ((False, ["P51"]), (False, None), (False, [])),        # --no-kojin-bango withdraws per-purpose ones too
+    ((True, []), (None, ["P52"]), (False, ["P52"])),       # narrowed to one purpose
+    ((False, ["P51"]), (None, ["P51", "P52", "P51"]), (False, ["P51", "P52"])),
+    ((False, ["P51"]), (None, None), (False, ["P51"])),    # not mentioned: as it was
+    (None, (None, None), (False, [])),                     # a new department: none
+])
+def test_kojin_permission_table_row_by_row(old, given, expected):
+    from bulktool.registry import Department
+    from bulktool.services.departments import kojin_permission
+
+    dep = None if old is None else Department("D05", "課", {"P51": "x", "P52": "y"}, ["氏名"], old[0], None, old[1])
+    assert kojin_permission(dep, *given) == expected
+
+
+def test_kojin_permission_both_ways_at_once_is_a_usage_error():
+    from bulktool.services.departments import kojin_permission
+
+    with pytest.raises(BulkError) as err:
+        kojin_permission(None, True, ["P51"])
+    assert err.value.exit_code == 2
+
+
+def test_withdrawing_a_per_purpose_permission_takes_effect(cli, world):
+    cli.ok("department", "add", "D05", "--name", "国保年金課", "--purpose", "P51=番号法別表第一",
+           "--fields", "住民票コード,氏名,個人番号", "--kojin-bango-purpose", "P51")
+    n = len(ledger_rows(cli))
+    refused = cli("department", "update", "D05", "--no-kojin-bango")  # 個人番号 still among the fields
+    assert refused.exit_code == 2 and "E-DEP-008" in refused.output and len(ledger_rows(cli)) == n
+    cli.ok("department", "update", "D05", "--no-kojin-bango", "--fields", "住民票コード,氏名")
+    assert "不可" in cli.ok("department", "list").stdout
+    same = cli("department", "update", "D05", "--fields", "住民票コード,氏名")
+    assert same.exit_code == 1 and "E-DEP-009" in same.output
+    assert len(ledger_rows(cli)) == n + 1  # one change, one entry; the refusals wrote none

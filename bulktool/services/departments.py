@@ -16,6 +16,28 @@ def kojin_label(dep: Department) -> str:
     return f"{','.join(dep.kojin_purposes)} のみ" if dep.kojin_purposes else "不可"
 
 
+def kojin_permission(old: Department | None, kojin_bango: bool | None,
+                     kojin_purposes: list[str] | None) -> tuple[bool, list[str]]:
+    """The 番号法 permission after `department add/update`, as (every purpose, these purposes):
+
+    | given                          | result                                      |
+    |--------------------------------|---------------------------------------------|
+    | --kojin-bango                  | every purpose (a per-purpose list is gone)  |
+    | --no-kojin-bango               | none at all (per-purpose ones withdrawn too) |
+    | --kojin-bango-purpose P …      | only those purposes (every-purpose withdrawn) |
+    | none of them                   | as it was (a new department: none)          |
+    """
+    if kojin_bango is not None and kojin_purposes:
+        raise BulkError("E-DEP-010")
+    if kojin_bango is True:
+        return True, []
+    if kojin_bango is False:
+        return False, []
+    if kojin_purposes:
+        return False, list(dict.fromkeys(kojin_purposes))
+    return (old.kojin_bango, list(old.kojin_purposes)) if old else (False, [])
+
+
 def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name: str | None, purposes: list[str],
                    fields: list[str] | None, kojin_bango: bool | None, public_key: bytes | None,
                    new: bool, kojin_purposes: list[str] | None = None,
@@ -37,17 +59,21 @@ def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name:
         pub_text = public_key.decode("utf-8")
     elif pub_text:
         fingerprint = keys.read_public(pub_text.encode("utf-8")).fingerprint
+    # `department add` has no --no-kojin-bango: its False is "not given"
+    every, only = kojin_permission(old, None if new and kojin_bango is False else kojin_bango, kojin_purposes)
     dep = Department(
         code=code,
         name=name if name is not None else (old.name if old else code),
         purposes=policy.parse_purposes(purposes) if purposes else (old.purposes if old else {}),
         fields=policy.permitted_fields(fields) if fields is not None else (old.fields if old else []),
-        kojin_bango=kojin_bango if kojin_bango is not None else (old.kojin_bango if old else False),
+        kojin_bango=every,
         public_key=pub_text,
-        kojin_purposes=list(kojin_purposes) if kojin_purposes is not None else (old.kojin_purposes if old else []),
+        kojin_purposes=only,
         result_table=result_table or (old.result_table if old else "csv"),
     )
     policy.check_registration(dep)
+    if old is not None and dep == old:
+        raise BulkError("E-DEP-009", department=code)  # nothing to ledger: the registry is as it was
     registry.put_department(dep, writer.clock.timestamp(), new=new)
     note = (f"照会元{'登録' if new else '更新'} {code}（事務 {','.join(dep.purposes)}、提供項目 {','.join(dep.fields)}"
             f"、個人番号 {kojin_label(dep)}"
