@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path, PureWindowsPath
 
 from bulktool import manifest as mf
+from bulktool import untrusted
 from bulktool.conditions import iter_conditions
 from bulktool.containers import aeszip, envelope
 from bulktool.containers.limits import DEFAULT_LIMITS, Limits
@@ -28,9 +29,6 @@ from bulktool.messages import BulkError
 from bulktool.model import RowError
 
 MIN_REQUEST_PASSWORD = 12
-# 連番 are the department's row numbers; one that does not look like one is never printed (the
-# same rule as exchange.SHOWN_RENBAN on the terminal: a 連番 cell may hold a resident's data)
-SHOWN_RENBAN = re.compile(r"[A-Za-z0-9_\-]{1,12}")
 
 
 @dataclass
@@ -58,8 +56,8 @@ def check_table(table_path_name: str, table_bytes: bytes, limits: Limits = DEFAU
 
 
 def shown_renban(renban: str | None) -> str | None:
-    """A 連番 that may be printed (short letters, digits, - and _), else None."""
-    return renban if renban and SHOWN_RENBAN.fullmatch(renban) else None
+    """A 連番 that may be printed (untrusted.shown_renban, the terminal's rule too), else None."""
+    return untrusted.shown_renban(renban)
 
 
 def irai_json(*, department: str | None = None, purpose: str | None = None, request_no: str | None = None,

@@ -38,7 +38,6 @@ from bulktool.writer import LedgerWriter
 
 USE = "一括提供（媒体）"
 # 連番 are the department's row numbers; one that does not look like one stays off the screen
-SHOWN_RENBAN = re.compile(r"[A-Za-z0-9_\-]{1,12}")
 
 
 @dataclass
@@ -94,7 +93,7 @@ class ExchangeOutcome:
     @property
     def shown_not_found(self) -> list[str]:
         """The 該当なし 連番 that may be printed (the department's row numbers, nothing else)."""
-        return [r for r in self.not_found if SHOWN_RENBAN.fullmatch(r)]
+        return [r for r in self.not_found if untrusted.shown_renban(r)]
 
 
 class Progress:

@@ -17,7 +17,7 @@ _LOOKS_PERSONAL = re.compile(
     rf"(?<!{_D})(?:{_D}{{11,12}}|{_D}{{4}}[-‐－ 　]{_D}{{4}}[-‐－ 　]{_D}{{3,4}})(?!{_D})")
 # C0 and C1 controls, DEL, and the bidi overrides that reorder what a screen shows
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-LIMITS = {"依頼番号": 64, "ファイル名": 128}
+LIMITS = {"依頼番号": 64, "ファイル名": 128, "決裁番号": 64}
 
 
 def looks_personal(text: str) -> bool:
@@ -45,6 +45,18 @@ def ledger_name(name: str) -> str:
     """A file name as the ledger may record it: the name itself, or a placeholder when the rule
     above refuses it (a file on a drive may be named after a person)."""
     return name if problem(name, "ファイル名") is None else UNRECORDABLE
+
+
+_RENBAN = re.compile(r"[A-Za-z0-9_\-]{1,12}")
+
+
+def shown_renban(text: object) -> str | None:
+    """A 連番 as a screen may show it (the terminal's 該当なし list, `request check`): short, plain
+    letters and digits, and not a digit run shaped like a 住民票コード or 個人番号 — a 連番 cell
+    may hold a resident's data (a column shifted in Excel). Else None: 「表示しません」."""
+    if isinstance(text, str) and _RENBAN.fullmatch(text) and not looks_personal(text):
+        return text
+    return None
 
 
 def check(text: object, what: str) -> str:

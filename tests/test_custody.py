@@ -265,3 +265,18 @@ def test_a_copied_media_id_file_is_refused_where_the_device_has_a_serial(cli, wo
             with pytest.raises(BulkError) as exc:
                 media.identify(s.registry, pub, copy, "D01", device=lambda p, f=found: f)
             assert exc.value.code == "E-MED-023"
+
+
+@pytest.mark.parametrize("approval", ["決裁41617718330", "決裁\x1b[2J", "決" * 65])
+def test_an_approval_number_the_ledger_may_not_hold_stops_the_command_before_any_entry(cli, world, approval):
+    """A 決裁番号 is typed by the operator, yet it reaches the signed ledger: the same rule as the
+    department's strings (untrusted.py), E-USE-004, nothing written (probe finding 2)."""
+    d1 = world["drives"][0]
+    before = ledger_rows(cli)
+    r = cli("media", "dispose", "M002", "--approval", approval, as_="sec01")
+    assert r.exit_code == 2 and "E-USE-004" in r.output and "41617718330" not in r.output
+    pw = put_zip_request(cli, world, d1)
+    r = cli("exchange", str(d1), "--department", "D01", "--purpose", "P01", "--approval", approval,
+            "--password-file", str(pw), as_="op01")
+    assert r.exit_code == 2 and "E-USE-004" in r.output
+    assert ledger_rows(cli) == before

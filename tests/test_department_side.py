@@ -206,3 +206,14 @@ def test_a_wrong_result_password_at_decrypt_shows_one_code_and_what_to_check(ter
         assert r.exit_code == 3 and "E-RES-003" in text and "E-CON" not in text, text
         assert "受渡票に手書きされたパスワード" in text and text.count("E-") == 1
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("renban, shown", [("1", "1"), ("E-07", "E-07"), ("abc_12", "abc_12"),
+                                           ("41617718330", None), ("347800710774", None),  # shaped like numbers
+                                           ("1234567890", "1234567890"), ("大塚", None), ("", None), (None, None),
+                                           ("1234567890123", None)])
+def test_which_renban_a_screen_may_show(renban, shown):
+    from bulktool import untrusted
+    from bulktool.department import shown_renban
+
+    assert untrusted.shown_renban(renban) == shown == shown_renban(renban)

@@ -11,7 +11,6 @@ from conftest import Cli, exchange_ok, ledger_rows, put_zip_request, request_tab
 
 from bulktool import exchange
 from bulktool.containers import aeszip
-from bulktool.department import SHOWN_RENBAN
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 PW = "request-password-123"
@@ -30,7 +29,10 @@ def test_request_check_on_each_sample(tmp_path, name, code, rows):
 
 
 def test_renban_shown_by_the_terminals_rule():
-    assert SHOWN_RENBAN.pattern == exchange.SHOWN_RENBAN.pattern
+    """One rule (untrusted.shown_renban) for the terminal's 該当なし list and `request check`."""
+    outcome = exchange.ExchangeOutcome.__new__(exchange.ExchangeOutcome)
+    outcome.not_found = ["7", "41617718330", "E-1"]
+    assert outcome.shown_not_found == ["7", "E-1"]
 
 
 def test_request_zip_wants_12_characters_and_writes_the_irai(tmp_path):
