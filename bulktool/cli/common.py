@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -60,9 +60,43 @@ def using_clock(c: Clock):
         _CLOCK.reset(token)
 
 
-HomeOpt = typer.Option(None, "--home", envvar="BULKTOOL_HOME", help="作業領域（または環境変数 BULKTOOL_HOME）")
-OperatorOpt = typer.Option(None, "--operator", help="操作者ID")
-PassFileOpt = typer.Option(None, "--passphrase-file", help="パスフレーズを読むファイル（- は標準入力）")
+# --- options and arguments that many commands share -----------------------------------------
+# Each with its metavar and Japanese help (tests/test_cli_help.py). The Annotated aliases are
+# written `operator: Operator = None`; the *Opt defaults (`operator: Optional[str] = OperatorOpt`)
+# are the same options in typer's older style, kept for commands written that way.
+_HOME = dict(envvar="BULKTOOL_HOME", metavar="DIR", help="作業領域のフォルダ（省略時は環境変数 BULKTOOL_HOME）")
+_OPERATOR = dict(metavar="OPID", help="ログインする操作者ID")
+_PASSFILE = dict(metavar="FILE", help="操作者のパスフレーズを読むファイル（- は標準入力。省略時は入力を求める）")
+HomeOpt = typer.Option(None, "--home", **_HOME)
+OperatorOpt = typer.Option(None, "--operator", **_OPERATOR)
+PassFileOpt = typer.Option(None, "--passphrase-file", **_PASSFILE)
+
+Home = Annotated[Optional[str], typer.Option("--home", **_HOME)]
+Operator = Annotated[Optional[str], typer.Option("--operator", **_OPERATOR)]
+PassFile = Annotated[Optional[str], typer.Option("--passphrase-file", **_PASSFILE)]
+
+Entry = Annotated[int, typer.Argument(metavar="ENTRY", help="出力・再発行の管理簿番号、または受付番号")]
+MediaId = Annotated[str, typer.Argument(metavar="ID", help="媒体ID")]
+Drive = Annotated[Path, typer.Argument(metavar="DIR", help="媒体（マウントしたドライブ）のパス")]
+OperatorId = Annotated[str, typer.Argument(metavar="OPID", help="対象の操作者ID")]
+Department = Annotated[str, typer.Option("--department", metavar="CODE", help="照会元コード")]
+Approval = Annotated[str, typer.Option("--approval", metavar="NO", help="決裁番号")]
+NewPassFile = Annotated[Optional[str], typer.Option(
+    "--new-passphrase-file", metavar="FILE", help="新しいパスフレーズを読むファイル（- は標準入力。省略時は入力を求める）")]
+# the lists and exports of the ledger and the operation log
+Since = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="この日から（YYYY-MM-DD）")]
+Until = Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="この日まで（YYYY-MM-DD）")]
+MediaFilter = Annotated[Optional[str], typer.Option("--media", metavar="ID", help="媒体ID")]
+DepartmentFilter = Annotated[Optional[str], typer.Option("--department", metavar="CODE", help="照会元コード")]
+ExportFormat = Annotated[str, typer.Option("--format", metavar="csv|xlsx", help="書き出す形式")]
+ExportOut = Annotated[Optional[str], typer.Option(
+    "--out", metavar="FILE", help="書き出すファイル（CSV は省略時に標準出力。xlsx は必須）")]
+# the department clerk's secrets and keys (no workspace, no operator)
+PasswordFile = Annotated[Optional[str], typer.Option(
+    "--password-file", metavar="FILE", help="照会結果パスワードを読むファイル（- は標準入力。省略時は入力を求める）")]
+KeyFile = Annotated[Optional[Path], typer.Option("--key", metavar="FILE", help="照会元の秘密鍵（.key、封緘形式）")]
+KeyPassFile = Annotated[Optional[str], typer.Option(
+    "--passphrase-file", metavar="FILE", help="秘密鍵のパスフレーズを読むファイル（- は標準入力。省略時は入力を求める）")]
 
 _stdin_used: list[str] = []
 

@@ -183,7 +183,7 @@ def usage_message(exc: Any) -> str:
         if wanted:
             return f"{_param_name(param)} には{wanted}を指定してください。"
         return f"{_param_name(param)} の値が不正です（{message}）。"
-    extra = re.match(r"Got unexpected extra arguments? \((.*)\)$", message)
+    extra = re.match(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)$", message)
     if extra:
         return f"余分な引数があります: {extra[1]}"
     found = re.match(r"No such command '(.*)'\.", message)
