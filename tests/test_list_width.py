@@ -107,6 +107,6 @@ def test_department_list_in_80_columns(workspace, narrow):
 
 def test_short_lists_stay_tables(workspace, monkeypatch):
     """In a wide window the lists are tables: one line per record, its ID first."""
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "120")
     out = workspace.ok("operator", "list", as_="admin01").stdout
     assert any(LONG_OPERATOR in line and "セキュリティ責任者" in line and "有効" in line for line in out.splitlines()), out

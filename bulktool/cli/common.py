@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Annotated, Callable, Iterator, Optional
 
 import typer
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bulktool.app import Command, logged_in
 from bulktool.clock import Clock, SystemClock
@@ -33,6 +36,78 @@ def list_table(title: str, columns: tuple[str, ...]) -> Table:
     for col in columns:
         t.add_column(col, overflow="fold")
     return t
+
+
+# How a list's column may break when the window is narrow (print_list):
+FIXED = "fixed"  # identifiers, dates, codes, short labels: never broken
+WORDS = "words"  # a list of codes or names separated by spaces: broken only between them
+TEXT = "text"    # free text (a name, a legal basis): may fold anywhere
+
+
+def print_list(title: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[str, ...]],
+               styles: list[Optional[str]] | None = None) -> None:
+    """A list on screen, whole in any window from 80 columns up: a table (one line per record,
+    like `ledger list`) when its FIXED and WORDS columns fit the window unbroken; otherwise one
+    block per record: its first value on a line, then 「見出し 値」 items packed into lines of
+    the window's width, never broken inside an identifier, a date or a code.
+
+    `columns` are (header, FIXED | WORDS | TEXT); a value may hold several lines."""
+    styles = styles or [None] * len(rows)
+    widths = []
+    for i, (header, kind) in enumerate(columns):
+        cells = [header, *(r[i] for r in rows)]
+        if kind == FIXED:
+            widths.append(max(cell_len(line) for c in cells for line in c.splitlines() or [""]))
+        elif kind == WORDS:
+            widths.append(max([cell_len(header)] + [cell_len(w) for c in cells[1:] for w in c.split()]))
+        else:
+            widths.append(cell_len(header))
+    if sum(widths) + 2 * len(columns) <= console.width:
+        t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+        for (header, kind), width in zip(columns, widths):
+            t.add_column(header, no_wrap=kind == FIXED, min_width=width, overflow="fold")
+        for row, style in zip(rows, styles):
+            t.add_row(*row, style=style)
+        console.print(t)
+        return
+    console.print(Text(title, style="italic"))
+    for row, style in zip(rows, styles):
+        console.print()
+        console.print(Text(row[0], style=f"bold {style or ''}".strip()))
+        for line in _packed([(h, kind, v) for (h, kind), v in zip(columns[1:], row[1:]) if v], console.width - 2):
+            console.print(Text("  " + line, style=style or ""))
+
+
+def _packed(items: list[tuple[str, str, str]], width: int) -> list[str]:
+    """「見出し 値」 items joined by two spaces into lines of at most `width` cells; an item that
+    alone is wider is broken as its kind allows (TEXT folds, WORDS between words), a value of
+    several lines starts a line of its own with one line per value line."""
+    lines: list[str] = []
+    open_line = False  # whether the last line may take another item
+    for header, kind, value in items:
+        parts = value.splitlines()
+        if len(parts) > 1:
+            lines.append(header)
+            for part in parts:
+                lines += _broken(part, kind, width - 2, "  ")
+            open_line = False
+            continue
+        item = f"{header} {value}"
+        if open_line and cell_len(lines[-1]) + 2 + cell_len(item) <= width:
+            lines[-1] += "  " + item
+        else:
+            broken = _broken(item, kind, width, "")
+            lines += broken
+            open_line = len(broken) == 1
+    return lines
+
+
+def _broken(text: str, kind: str, width: int, indent: str) -> list[str]:
+    if cell_len(text) <= width or kind == FIXED:
+        return [indent + text]
+    # TEXT folds where it must; WORDS breaks between words (each fits: see print_list's widths)
+    wrapped = Text(text).wrap(console, width, overflow="fold", no_wrap=False)
+    return [indent + line.plain.rstrip() for line in wrapped]
 
 
 def screen_time(timestamp: str, *, seconds: bool = False) -> str:

@@ -5,7 +5,8 @@ from typing import List, Optional
 
 import typer
 
-from bulktool.cli.common import Home, Operator, PassFile, console, handles_errors, list_table, read_input, session
+from bulktool.cli.common import (FIXED, TEXT, WORDS, Home, Operator, PassFile, console, handles_errors, print_list,
+                                 read_input, session)
 from bulktool.cli.root import app
 from bulktool.services import departments
 
@@ -80,8 +81,7 @@ def department_list(operator: Operator = None, passphrase_file: PassFile = None,
     """照会元の一覧。"""
     with session(home, operator, passphrase_file, "department list") as s:
         deps = s.registry.departments()
-    t = list_table("照会元", ("コード", "名称", "事務（根拠）", "提供項目", "個人番号", "公開鍵"))
-    for d in deps:
-        t.add_row(d.code, d.name, "\n".join(f"{k}（{v}）" for k, v in d.purposes.items()), ",".join(d.fields),
-                  departments.kojin_label(d), "登録済" if d.public_key else "—")
-    console.print(t)
+    rows = [(d.code, d.name, "\n".join(f"{k}（{v}）" for k, v in d.purposes.items()), " ".join(d.fields),
+             departments.kojin_label(d), "登録済" if d.public_key else "—") for d in deps]
+    print_list("照会元", (("コード", FIXED), ("名称", TEXT), ("事務（根拠）", TEXT), ("提供項目", WORDS),
+                          ("個人番号", WORDS), ("公開鍵", FIXED)), rows)

@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli.common import (Approval, Department, Drive, Entry, Home, MediaId, Operator, PassFile, console,
-                                 handles_errors, list_table, read_input, session)
+from bulktool.cli.common import (FIXED, WORDS, Approval, Department, Drive, Entry, Home, MediaId, Operator, PassFile,
+                                 console, handles_errors, list_table, print_list, read_input, session)
 from bulktool.cli.root import app
 from bulktool.services import media, slip
 from bulktool.tables import rows_to_csv
@@ -36,13 +36,12 @@ def media_list(operator: Operator = None, passphrase_file: PassFile = None, home
 
     with session(home, operator, passphrase_file, "media list") as s:
         lines = media.overview(s.registry, s.ledger, s.clock.today())
-    t = list_table("登録媒体", ("媒体ID", "照会元", "状態", "返却期限", "未消去の結果", "製造番号"))
-    for line in lines:
-        m = line.media
-        t.add_row(m.media_id, m.department, m.status + ("（期限切れ）" if line.overdue else ""), m.lent_until or "",
-                  ",".join(str(n) for n in line.held) or "なし", m.serial or "なし（照合不可）",
-                  style="red" if line.overdue else None)
-    console.print(t)
+    rows = [(line.media.media_id, line.media.department, line.media.status + ("（期限切れ）" if line.overdue else ""),
+             line.media.lent_until or "", " ".join(str(n) for n in line.held) or "なし",
+             line.media.serial or "なし（照合不可）") for line in lines]
+    print_list("登録媒体", (("媒体ID", FIXED), ("照会元", FIXED), ("状態", FIXED), ("返却期限", FIXED),
+                            ("未消去の結果", WORDS), ("製造番号", FIXED)),
+               rows, ["red" if line.overdue else None for line in lines])
 
 
 def _ledgered(command: str, call, *, operator, passphrase_file, home, done: str):

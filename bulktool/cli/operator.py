@@ -5,8 +5,8 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli.common import (Home, NewPassFile, Operator, OperatorId, PassFile, clock, console, handles_errors,
-                                 list_table, parse_day, read_secret, session)
+from bulktool.cli.common import (FIXED, TEXT, Home, NewPassFile, Operator, OperatorId, PassFile, clock, console,
+                                 handles_errors, parse_day, print_list, read_secret, session)
 from bulktool.cli.root import app
 from bulktool.registry import ROLE_LABELS
 from bulktool.services import operators
@@ -116,8 +116,7 @@ def operator_list(operator: Operator = None, passphrase_file: PassFile = None, h
 
     with session(home, operator, passphrase_file, "operator list") as s:
         lines = operators.listing(s.registry, s.clock.today())
-    t = list_table("操作者", ("操作者ID", "氏名", "役割", "研修受講日", "有効期限", "状態"))
-    for line in lines:
-        o = line.operator
-        t.add_row(o.operator_id, o.name, ROLE_LABELS[o.role], str(o.trained_on), str(o.valid_until), line.state)
-    console.print(t)
+    rows = [(o.operator_id, o.name, ROLE_LABELS[o.role], str(o.trained_on), str(o.valid_until), line.state)
+            for line in lines for o in (line.operator,)]
+    print_list("操作者", (("操作者ID", FIXED), ("氏名", TEXT), ("役割", FIXED), ("研修受講日", FIXED),
+                          ("有効期限", FIXED), ("状態", FIXED)), rows)
