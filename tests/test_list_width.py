@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import exchange_ok, make_cli, make_world, put_zip_request
+from conftest import make_cli, make_world, put_zip_request
 from rich.cells import cell_len
 
 from bulktool.app import logged_in
+from bulktool.cli import common
 from bulktool.services import media
 
 LONG_OPERATOR = "kenmin.seikatsu-soumu_0123456789"  # 32: the longest operator ID allowed
@@ -69,9 +70,16 @@ def _whole(out: str, value: str) -> bool:
     return any(value in line for line in out.splitlines())
 
 
+def window(monkeypatch, columns: int) -> None:
+    """A terminal of `columns`: COLUMNS, and the console's width itself in case the console read
+    COLUMNS when it was made (rich keeps a width it found in the environment then)."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setattr(common.console, "_width", columns)
+
+
 @pytest.fixture
 def narrow(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "80")
+    window(monkeypatch, 80)
 
 
 def check(out: str, values: list[str]) -> None:
@@ -81,7 +89,7 @@ def check(out: str, values: list[str]) -> None:
     assert not folded, f"folded across lines: {folded}\n{out}"
     dates = re.findall(r"\d{4}-\d{2}-\d{2}", out)
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in dates)
-    assert not re.search(r"\d{4}-\d{0,1}$|^\d{0,1}-\d{2}", out, re.M), out  # no date cut at a line end
+    assert not re.search(r"\d{4}-\d{0,1}$|^\d{0,1}-\d{2}", out, re.MULTILINE), out  # no date cut at a line end
 
 
 def test_media_list_in_80_columns(workspace, narrow):
@@ -107,6 +115,6 @@ def test_department_list_in_80_columns(workspace, narrow):
 
 def test_short_lists_stay_tables(workspace, monkeypatch):
     """In a wide window the lists are tables: one line per record, its ID first."""
-    monkeypatch.setenv("COLUMNS", "120")
+    window(monkeypatch, 120)
     out = workspace.ok("operator", "list", as_="admin01").stdout
     assert any(LONG_OPERATOR in line and "セキュリティ責任者" in line and "有効" in line for line in out.splitlines()), out

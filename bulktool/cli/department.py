@@ -62,7 +62,7 @@ def department_update(
     purpose: Optional[List[str]] = typer.Option(None, "--purpose", metavar="CODE=BASIS",
                                                 help="事務コード=根拠法令（複数可。指定するとすべて置き換える）"),
     fields: Optional[str] = typer.Option(None, "--fields", metavar="FIELDS",
-                                         help="提供項目（項目名をコンマで区切る。指定するとすべて置き換える）"),
+                                         help="提供項目（コンマ区切り。指定するとすべて置き換える）"),
     kojin_bango: Optional[bool] = typer.Option(None, "--kojin-bango/--no-kojin-bango",
                                                help="すべての事務で個人番号の提供を受けられる／受けられない"),
     kojin_purpose: Optional[List[str]] = KojinPurposeOpt,

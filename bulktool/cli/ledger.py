@@ -9,8 +9,8 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
-from bulktool.cli.common import (DepartmentFilter, ExportFormat, ExportOut, Home, MediaFilter, Operator, PassFile, Since,
-                                 Until, console, counts_cell, export, handles_errors, parse_day, read_input,
+from bulktool.cli.common import (DepartmentFilter, ExportFormat, ExportOut, Home, MediaFilter, Operator, PassFile,
+                                 Since, Until, console, counts_cell, export, handles_errors, parse_day, read_input,
                                  screen_time, session)
 from bulktool.cli.root import app
 from bulktool.ledger import format_checkpoint, parse_checkpoint

@@ -50,8 +50,8 @@ def operator_add(
     new_id: str = typer.Argument(..., metavar="OPID", help="登録する操作者ID（英数字と _ . -、32 文字まで）"),
     name: str = typer.Option(..., "--name", metavar="NAME", help="氏名"),
     role: str = typer.Option(..., "--role", metavar="ROLE",
-                             help="役割: operator（操作者）、administrator（管理者）、security（セキュリティ責任者）、"
-                                  "auditor（監査者）"),
+                             help="役割（operator 操作者、administrator 管理者、security セキュリティ責任者、"
+                                  "auditor 監査者）"),
     trained_on: str = typer.Option(..., "--trained-on", metavar="DATE", help="研修受講日 YYYY-MM-DD"),
     valid_until: Optional[str] = _VALID_UNTIL,
     new_passphrase_file: NewPassFile = None,
