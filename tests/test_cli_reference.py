@@ -34,7 +34,7 @@ def test_help_is_rendered_at_a_fixed_width_without_colours(monkeypatch):
     monkeypatch.setenv("COLUMNS", "53")
     text = clidoc.help_text(("exchange",))
     assert "\x1b[" not in text
-    assert text.lstrip().startswith("Usage: bulktool exchange")
+    assert text.lstrip().startswith("使い方: bulktool exchange")
     assert max(cell_len(line) for line in text.splitlines()) <= clidoc.WIDTH
     assert text == clidoc.help_text(("exchange",))
 

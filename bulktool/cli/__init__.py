@@ -19,6 +19,7 @@ from bulktool.cli import operator as _operator  # noqa: F401
 from bulktool.cli import oplog as _oplog  # noqa: F401
 from bulktool.cli import store as _store  # noqa: F401
 from bulktool.cli.common import err_console
+from bulktool.cli.japanese import show_usage_error
 from bulktool.cli.root import app
 from bulktool.hardening import harden
 
@@ -32,8 +33,11 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):  # Ctrl-C outside a command's own handling (parsing, a prompt)
         err_console.print("中断しました。")
         sys.exit(130)
-    except Exception as exc:  # typer's usage errors: shown as typer shows them, with their exit code
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+    except Exception as exc:  # typer's usage errors: in Japanese as typer's runner shows them, exit code 2
+        if getattr(exc, "japanese", False):
+            show_usage_error(exc)
+            sys.exit(exc.exit_code)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # no arguments: the help
             exc.show()
             sys.exit(exc.exit_code)
         raise

@@ -14,7 +14,7 @@ from bulktool import workspace as wsmod
 from bulktool.audit import gather, report
 from bulktool.audit.inventory import read_inventory
 from bulktool.audit.reconcile import Options
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, parse_day,
+from bulktool.cli.common import (Home, Operator, PassFile, console, handles_errors, parse_day,
                                  read_input, session)
 from bulktool.cli.root import app
 from bulktool.ledger import parse_checkpoint
@@ -27,7 +27,7 @@ audit_app = typer.Typer(help="監査（突合・報告書・点検）", no_args_
 app.add_typer(audit_app, name="audit")
 
 InventoryOpt = typer.Option(None, "--inventory", metavar="CSV", help="媒体棚卸表（UTF-8 または CP932 の CSV）")
-MediaOpt = typer.Option(None, "--media", metavar="PATH", help="中身を確認する媒体（繰り返し指定可）")
+MediaOpt = typer.Option(None, "--media", metavar="DIR", help="中身を確認する媒体のパス（繰り返し指定可）")
 
 
 def _inventory(path: Optional[str]):
@@ -44,15 +44,14 @@ def _days(value: int, option: str) -> int:
 @handles_errors
 def audit_reconcile(inventory: str = typer.Option(..., "--inventory", metavar="CSV", help="媒体棚卸表（CSV）"),
                     media: Optional[list[Path]] = MediaOpt,
-                    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="監査基準日（既定は今日）"),
-                    since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="この日より前だけの所見を除く"),
+                    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help="監査基準日 YYYY-MM-DD（既定は今日）"),
+                    since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="この日（YYYY-MM-DD）より前だけの所見を除く"),
                     receipt_days: int = typer.Option(14, "--receipt-days", metavar="N", help="受渡・受領確認の期限（日）"),
                     erase_days: int = typer.Option(30, "--erase-days", metavar="N", help="受領確認後の消去の期限（日）"),
                     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", metavar="N:HASH", help="控えたチェックポイント"),
                     csv_out: Optional[str] = typer.Option(None, "--csv", metavar="FILE", help="所見を CSV で書き出す"),
                     xlsx_out: Optional[str] = typer.Option(None, "--xlsx", metavar="FILE", help="所見を xlsx で書き出す"),
-                    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                    home: Optional[str] = HomeOpt):
+                    operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """管理簿・操作履歴・操作者・棚卸表・媒体の中身を突き合わせ、所見 AUD-01〜15 を示す。"""
     cp = parse_checkpoint(checkpoint) if checkpoint else None
     since_day = parse_day(since, "--since")
@@ -102,10 +101,9 @@ def _show(result: gather.Audit, opts: Options) -> None:
 @handles_errors
 def audit_report(html: str = typer.Option(..., "--html", metavar="OUT", help="書き出す HTML ファイル"),
                  inventory: Optional[str] = InventoryOpt, media: Optional[list[Path]] = MediaOpt,
-                 since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="期間の初日"),
-                 until: Optional[str] = typer.Option(None, "--until", metavar="DATE", help="期間の末日"),
-                 operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                 home: Optional[str] = HomeOpt):
+                 since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="期間の初日 YYYY-MM-DD"),
+                 until: Optional[str] = typer.Option(None, "--until", metavar="DATE", help="期間の末日 YYYY-MM-DD"),
+                 operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """監査報告書（印刷できる一つの HTML ファイル、A4）を書き出す。"""
     since_day, until_day = parse_day(since, "--since"), parse_day(until, "--until")
     rows = _inventory(inventory)
@@ -126,9 +124,9 @@ def audit_report(html: str = typer.Option(..., "--html", metavar="OUT", help="�
 
 @audit_app.command("checkpoint")
 @handles_errors
-def audit_checkpoint(note: Optional[str] = typer.Option(None, "--note", metavar="TEXT", help="点検の備考（個人情報は書かない）"),
-                     operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                     home: Optional[str] = HomeOpt):
+def audit_checkpoint(note: Optional[str] = typer.Option(None, "--note", metavar="NOTE",
+                                                            help="点検の備考（個人情報は書かない）"),
+                     operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """管理簿全体を検証し、正常なら点検の記録を追記してチェックポイント N:HASH を表示する。"""
     with session(home, operator, passphrase_file, "audit checkpoint") as s:
         pub = keys.read_public(s.ws.path(wsmod.TERMINAL_PUB).read_bytes())

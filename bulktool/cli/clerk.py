@@ -6,13 +6,14 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 from bulktool import keys
 from bulktool import receipt as receipt_proof
-from bulktool.cli.common import clock, console, handles_errors, parse_day, read_input, read_secret
+from bulktool.cli.common import (KeyFile, KeyPassFile, PasswordFile, clock, console, handles_errors, parse_day,
+                                 read_input, read_secret)
 from bulktool.cli.root import app
 from bulktool.department import (
     check_request_password,
@@ -26,6 +27,10 @@ from bulktool.department import (
 )
 from bulktool.messages import BulkError
 
+Table = Annotated[Path, typer.Argument(metavar="TABLE", help="検索条件の表（.csv または .xlsx）")]
+Result = Annotated[Path, typer.Argument(metavar="RESULT", help="受け取った照会結果（.zip または .bte）")]
+TerminalKey = Annotated[Optional[str], typer.Option(
+    "--terminal-key", metavar="PUB", help="端末の公開鍵（.pub。指定すると manifest の署名も検証する）")]
 request_app = typer.Typer(help="照会元: 検索条件ファイル（照会ファイル）を作る", no_args_is_help=True)
 app.add_typer(request_app, name="request")
 
@@ -46,7 +51,7 @@ def _row_problems(result) -> None:
 
 @request_app.command("check")
 @handles_errors
-def request_check(table: Path = typer.Argument(..., metavar="TABLE", help="検索条件の表（.csv または .xlsx）")):
+def request_check(table: Table):
     """照会元: 検索条件の表を、端末の exchange と同じ規則で点検する（照会はしない）。
 
     終了コード 0: すべての行が照会される。1: 入力エラー（90）になる行がある、または表全体が受け付けられない。"""
@@ -62,9 +67,8 @@ def request_check(table: Path = typer.Argument(..., metavar="TABLE", help="検�
 
 @request_app.command("zip")
 @handles_errors
-def request_zip(table: Path = typer.Argument(..., metavar="TABLE", help="検索条件の表（.csv または .xlsx）"),
-                out: Path = typer.Option(..., "--out", metavar="PATH", help="作る照会ファイル（.zip）"),
-                password_file: Optional[str] = typer.Option(None, "--password-file", metavar="F",
+def request_zip(table: Table, out: Path = typer.Option(..., "--out", metavar="FILE", help="作る照会ファイル（.zip）"),
+                password_file: Optional[str] = typer.Option(None, "--password-file", metavar="FILE",
                                                             help="パスワードを読むファイル（- は標準入力。省略時は入力を求める）"),
                 department: Optional[str] = typer.Option(None, "--department", metavar="CODE",
                                                          help="依頼票.json に書く照会元コード"),
@@ -96,10 +100,12 @@ def request_zip(table: Path = typer.Argument(..., metavar="TABLE", help="検索�
 
 @request_app.command("seal")
 @handles_errors
-def request_seal(table: Path = typer.Argument(..., metavar="TABLE"),
-                 department: str = typer.Option(..., "--department"), key: Path = typer.Option(..., "--key"),
-                 to: Path = typer.Option(..., "--to", help="端末の公開鍵（.pub）"), out: Path = typer.Option(..., "--out"),
-                 passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
+def request_seal(table: Table,
+                 department: str = typer.Option(..., "--department", metavar="CODE", help="自分の照会元コード"),
+                 key: Path = typer.Option(..., "--key", metavar="FILE", help="署名する照会元の秘密鍵（.key）"),
+                 to: Path = typer.Option(..., "--to", metavar="PUB", help="端末の公開鍵（.pub）"),
+                 out: Path = typer.Option(..., "--out", metavar="FILE", help="作る照会ファイル（.bte）"),
+                 passphrase_file: KeyPassFile = None):
     """照会元: 検索条件の表を端末あてに封緘する（照会元の鍵で署名）。"""
     data = read_input(str(table))
     kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
@@ -140,11 +146,9 @@ def _report(opened, terminal) -> None:
 
 @app.command("decrypt")
 @handles_errors
-def decrypt(file: Path = typer.Argument(..., metavar="FILE"), out: Path = typer.Option(..., "--out"),
-            password_file: Optional[str] = typer.Option(None, "--password-file"),
-            key: Optional[Path] = typer.Option(None, "--key"),
-            passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file"),
-            terminal_key: Optional[str] = typer.Option(None, "--terminal-key")):
+def decrypt(file: Result, out: Path = typer.Option(..., "--out", metavar="DIR", help="復号した照会結果を書き出すフォルダ"),
+            password_file: PasswordFile = None, key: KeyFile = None, passphrase_file: KeyPassFile = None,
+            terminal_key: TerminalKey = None):
     """照会元: 照会結果を復号し、manifest のハッシュ・件数（と署名）を検証して書き出す。"""
 
     opened, terminal, _ = _open(file, password_file, key, passphrase_file, terminal_key)
@@ -155,11 +159,9 @@ def decrypt(file: Path = typer.Argument(..., metavar="FILE"), out: Path = typer.
 
 @app.command("verify")
 @handles_errors
-def verify(file: Path = typer.Argument(..., metavar="FILE"),
-           terminal_key: str = typer.Option(..., "--terminal-key"),
-           password_file: Optional[str] = typer.Option(None, "--password-file"),
-           key: Optional[Path] = typer.Option(None, "--key"),
-           passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
+def verify(file: Result,
+           terminal_key: str = typer.Option(..., "--terminal-key", metavar="PUB", help="端末の公開鍵（.pub）"),
+           password_file: PasswordFile = None, key: KeyFile = None, passphrase_file: KeyPassFile = None):
     """照会元: 照会結果を書き出さずに検証する。"""
     opened, terminal, _ = _open(file, password_file, key, passphrase_file, terminal_key)
     _report(opened, terminal)
@@ -168,16 +170,11 @@ def verify(file: Path = typer.Argument(..., metavar="FILE"),
 
 @app.command("receipt")
 @handles_errors
-def receipt(file: Path = typer.Argument(..., metavar="RESULT", help="受け取った照会結果（.zip または .bte）"),
+def receipt(file: Result,
             out: Path = typer.Option(..., "--out", metavar="FILE", help="書き出す受領証（JSON）"),
             key_sign: Path = typer.Option(..., "--key-sign", metavar="FILE", help="署名する照会元の秘密鍵（.key）"),
-            password_file: Optional[str] = typer.Option(None, "--password-file", metavar="F",
-                                                        help="照会結果パスワードを読むファイル（ZIP）"),
-            key: Optional[Path] = typer.Option(None, "--key", metavar="FILE", help="照会元の秘密鍵（封緘形式）"),
-            passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file", metavar="F",
-                                                          help="秘密鍵のパスフレーズを読むファイル"),
-            terminal_key: Optional[str] = typer.Option(None, "--terminal-key", metavar="PUB",
-                                                       help="端末の公開鍵（指定すると manifest の署名も検証）")):
+            password_file: PasswordFile = None, key: KeyFile = None, passphrase_file: KeyPassFile = None,
+            terminal_key: TerminalKey = None):
     """照会元: 照会結果を検証し、照会元の鍵で署名した受領証を作る（市町村課の media receipt --proof 用）。"""
     secret = _key_passphrase(passphrase_file)
     opened, terminal, data = _open(file, password_file, key, passphrase_file, terminal_key, secret)

@@ -7,12 +7,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bulktool.app import Command, logged_in
 from bulktool.clock import Clock, SystemClock
@@ -33,6 +36,78 @@ def list_table(title: str, columns: tuple[str, ...]) -> Table:
     for col in columns:
         t.add_column(col, overflow="fold")
     return t
+
+
+# How a list's column may break when the window is narrow (print_list):
+FIXED = "fixed"  # identifiers, dates, codes, short labels: never broken
+WORDS = "words"  # a list of codes or names separated by spaces: broken only between them
+TEXT = "text"    # free text (a name, a legal basis): may fold anywhere
+
+
+def print_list(title: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[str, ...]],
+               styles: list[Optional[str]] | None = None) -> None:
+    """A list on screen, whole in any window from 80 columns up: a table (one line per record,
+    like `ledger list`) when its FIXED and WORDS columns fit the window unbroken; otherwise one
+    block per record: its first value on a line, then 「見出し 値」 items packed into lines of
+    the window's width, never broken inside an identifier, a date or a code.
+
+    `columns` are (header, FIXED | WORDS | TEXT); a value may hold several lines."""
+    styles = styles or [None] * len(rows)
+    widths = []
+    for i, (header, kind) in enumerate(columns):
+        cells = [header, *(r[i] for r in rows)]
+        if kind == FIXED:
+            widths.append(max(cell_len(line) for c in cells for line in c.splitlines() or [""]))
+        elif kind == WORDS:
+            widths.append(max([cell_len(header)] + [cell_len(w) for c in cells[1:] for w in c.split()]))
+        else:
+            widths.append(cell_len(header))
+    if sum(widths) + 2 * len(columns) <= console.width:
+        t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+        for (header, kind), width in zip(columns, widths):
+            t.add_column(header, no_wrap=kind == FIXED, min_width=width, overflow="fold")
+        for row, style in zip(rows, styles):
+            t.add_row(*row, style=style)
+        console.print(t)
+        return
+    console.print(Text(title, style="italic"))
+    for row, style in zip(rows, styles):
+        console.print()
+        console.print(Text(row[0], style=f"bold {style or ''}".strip()))
+        for line in _packed([(h, kind, v) for (h, kind), v in zip(columns[1:], row[1:]) if v], console.width - 2):
+            console.print(Text("  " + line, style=style or ""))
+
+
+def _packed(items: list[tuple[str, str, str]], width: int) -> list[str]:
+    """「見出し 値」 items joined by two spaces into lines of at most `width` cells; an item that
+    alone is wider is broken as its kind allows (TEXT folds, WORDS between words), a value of
+    several lines starts a line of its own with one line per value line."""
+    lines: list[str] = []
+    open_line = False  # whether the last line may take another item
+    for header, kind, value in items:
+        parts = value.splitlines()
+        if len(parts) > 1:
+            lines.append(header)
+            for part in parts:
+                lines += _broken(part, kind, width - 2, "  ")
+            open_line = False
+            continue
+        item = f"{header} {value}"
+        if open_line and cell_len(lines[-1]) + 2 + cell_len(item) <= width:
+            lines[-1] += "  " + item
+        else:
+            broken = _broken(item, kind, width, "")
+            lines += broken
+            open_line = len(broken) == 1
+    return lines
+
+
+def _broken(text: str, kind: str, width: int, indent: str) -> list[str]:
+    if cell_len(text) <= width or kind == FIXED:
+        return [indent + text]
+    # TEXT folds where it must; WORDS breaks between words (each fits: see print_list's widths)
+    wrapped = Text(text).wrap(console, width, overflow="fold", no_wrap=False)
+    return [indent + line.plain.rstrip() for line in wrapped]
 
 
 def screen_time(timestamp: str, *, seconds: bool = False) -> str:
@@ -60,9 +135,43 @@ def using_clock(c: Clock):
         _CLOCK.reset(token)
 
 
-HomeOpt = typer.Option(None, "--home", envvar="BULKTOOL_HOME", help="作業領域（または環境変数 BULKTOOL_HOME）")
-OperatorOpt = typer.Option(None, "--operator", help="操作者ID")
-PassFileOpt = typer.Option(None, "--passphrase-file", help="パスフレーズを読むファイル（- は標準入力）")
+# --- options and arguments that many commands share -----------------------------------------
+# Each with its metavar and Japanese help (tests/test_cli_help.py). The Annotated aliases are
+# written `operator: Operator = None`; the *Opt defaults (`operator: Optional[str] = OperatorOpt`)
+# are the same options in typer's older style, kept for commands written that way.
+_HOME = dict(envvar="BULKTOOL_HOME", metavar="DIR", help="作業領域のフォルダ（省略時は環境変数 BULKTOOL_HOME）")
+_OPERATOR = dict(metavar="OPID", help="ログインする操作者ID")
+_PASSFILE = dict(metavar="FILE", help="操作者のパスフレーズを読むファイル（- は標準入力。省略時は入力を求める）")
+HomeOpt = typer.Option(None, "--home", **_HOME)
+OperatorOpt = typer.Option(None, "--operator", **_OPERATOR)
+PassFileOpt = typer.Option(None, "--passphrase-file", **_PASSFILE)
+
+Home = Annotated[Optional[str], typer.Option("--home", **_HOME)]
+Operator = Annotated[Optional[str], typer.Option("--operator", **_OPERATOR)]
+PassFile = Annotated[Optional[str], typer.Option("--passphrase-file", **_PASSFILE)]
+
+Entry = Annotated[int, typer.Argument(metavar="ENTRY", help="出力・再発行の管理簿番号、または受付番号")]
+MediaId = Annotated[str, typer.Argument(metavar="ID", help="媒体ID")]
+Drive = Annotated[Path, typer.Argument(metavar="DIR", help="媒体（マウントしたドライブ）のパス")]
+OperatorId = Annotated[str, typer.Argument(metavar="OPID", help="対象の操作者ID")]
+Department = Annotated[str, typer.Option("--department", metavar="CODE", help="照会元コード")]
+Approval = Annotated[str, typer.Option("--approval", metavar="NO", help="決裁番号")]
+NewPassFile = Annotated[Optional[str], typer.Option(
+    "--new-passphrase-file", metavar="FILE", help="新しいパスフレーズを読むファイル（- は標準入力。省略時は入力を求める）")]
+# the lists and exports of the ledger and the operation log
+Since = Annotated[Optional[str], typer.Option("--since", metavar="DATE", help="この日から（YYYY-MM-DD）")]
+Until = Annotated[Optional[str], typer.Option("--until", metavar="DATE", help="この日まで（YYYY-MM-DD）")]
+MediaFilter = Annotated[Optional[str], typer.Option("--media", metavar="ID", help="媒体ID")]
+DepartmentFilter = Annotated[Optional[str], typer.Option("--department", metavar="CODE", help="照会元コード")]
+ExportFormat = Annotated[str, typer.Option("--format", metavar="csv|xlsx", help="書き出す形式")]
+ExportOut = Annotated[Optional[str], typer.Option(
+    "--out", metavar="FILE", help="書き出すファイル（CSV は省略時に標準出力。xlsx は必須）")]
+# the department clerk's secrets and keys (no workspace, no operator)
+PasswordFile = Annotated[Optional[str], typer.Option(
+    "--password-file", metavar="FILE", help="照会結果パスワードを読むファイル（- は標準入力。省略時は入力を求める）")]
+KeyFile = Annotated[Optional[Path], typer.Option("--key", metavar="FILE", help="照会元の秘密鍵（.key、封緘形式）")]
+KeyPassFile = Annotated[Optional[str], typer.Option(
+    "--passphrase-file", metavar="FILE", help="秘密鍵のパスフレーズを読むファイル（- は標準入力。省略時は入力を求める）")]
 
 _stdin_used: list[str] = []
 

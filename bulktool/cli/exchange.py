@@ -9,8 +9,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bulktool import exchange as exmod
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, parse_day,
-                                 read_secret, session)
+from bulktool.cli.common import (Approval, Department, Drive, Entry, Home, Operator, PassFile, console, err_console,
+                                 handles_errors, parse_day, read_secret, session)
 from bulktool.cli.root import app
 from bulktool.messages import BulkError
 from bulktool.model import STATUS_LABELS, Status
@@ -51,19 +51,22 @@ def summary_table(out: exmod.ExchangeOutcome) -> Table:
 @app.command("exchange")
 @handles_errors
 def exchange(
-    path: Path = typer.Argument(..., help="媒体（マウントしたドライブ）のパス"),
-    department: str = typer.Option(..., "--department"),
-    purpose: str = typer.Option(..., "--purpose"),
-    approval: str = typer.Option(..., "--approval", help="決裁番号"),
-    request_no: Optional[str] = typer.Option(None, "--request-no", help="依頼番号"),
-    request: Optional[Path] = typer.Option(None, "--request", help="照会ファイル（省略時は媒体から自動検出）"),
-    password_file: Optional[str] = typer.Option(None, "--password-file", help="照会ファイルのパスワード（- は標準入力）"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="基準日 YYYY-MM-DD"),
-    encoding: str = typer.Option("utf-8", "--encoding", help="utf-8 または cp932"),
-    container: Optional[str] = typer.Option(None, "--container", help="zip または sealed（省略時は照会と同じ）"),
+    path: Drive,
+    department: Department,
+    purpose: str = typer.Option(..., "--purpose", metavar="CODE", help="事務コード"),
+    approval: Approval = ...,
+    request_no: Optional[str] = typer.Option(None, "--request-no", metavar="NO", help="依頼番号"),
+    request: Optional[Path] = typer.Option(None, "--request", metavar="FILE", help="照会ファイル（省略時は媒体から自動検出）"),
+    password_file: Optional[str] = typer.Option(None, "--password-file", metavar="FILE",
+                                                help="照会ファイルのパスワードを読むファイル（- は標準入力。省略時は入力を求める）"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
+                                        help="基準日 YYYY-MM-DD（省略時は依頼票.json の基準日、なければ今日）"),
+    encoding: str = typer.Option("utf-8", "--encoding", metavar="utf-8|cp932", help="照会結果の CSV の文字コード"),
+    container: Optional[str] = typer.Option(None, "--container", metavar="zip|sealed",
+                                            help="照会結果の形式（省略時は照会ファイルと同じ）"),
     table: Optional[str] = typer.Option(None, "--table", metavar="csv|xlsx",
                                         help="照会結果の表の形式（省略時は照会元の登録。未登録は csv）"),
-    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
+    operator: Operator = None, passphrase_file: PassFile = None, home: Home = None,
 ):
     """照会ファイルを復号・検証・照合し、暗号化した照会結果を媒体に書き出す。"""
     if encoding not in ("utf-8", "cp932"):
@@ -123,9 +126,7 @@ def exchange(
 
 @app.command("reissue")
 @handles_errors
-def reissue(entry: int = typer.Argument(..., metavar="ENTRY"), path: Path = typer.Argument(...),
-            operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-            home: Optional[str] = HomeOpt):
+def reissue(entry: Entry, path: Drive, operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """出力 ENTRY の保管コピーを同じ照会元の別の登録媒体へ再発行する。"""
     with session(home, operator, passphrase_file, "reissue") as s:
         e = reissue_service(s.writer, s.ledger, s.registry, s.keys.public.ed25519, s.copies, entry, path)

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from bulktool.cli.common import HomeOpt, OperatorOpt, PassFileOpt, console, handles_errors, read_secret, session
+from bulktool.cli.common import Home, KeyPassFile, Operator, PassFile, console, handles_errors, read_secret, session
 from bulktool.cli.root import app
 from bulktool.services import keyfiles
 
@@ -16,8 +15,9 @@ app.add_typer(keys_app, name="keys")
 
 @keys_app.command("generate")
 @handles_errors
-def keys_generate(name: str = typer.Option(..., "--name"), out: Path = typer.Option(..., "--out"),
-                  passphrase_file: Optional[str] = typer.Option(None, "--passphrase-file")):
+def keys_generate(name: str = typer.Option(..., "--name", metavar="NAME", help="鍵の名前（NAME.key と NAME.pub を作る）"),
+                  out: Path = typer.Option(..., "--out", metavar="DIR", help="鍵を書き出すフォルダ"),
+                  passphrase_file: KeyPassFile = None):
     """照会元: 封緘形式のための鍵ペア NAME.key（秘密鍵・パスフレーズで暗号化）と NAME.pub を作る。"""
     key_path, pub_path, fingerprint = keyfiles.write_key_pair(
         out, name, lambda: read_secret(passphrase_file, "秘密鍵のパスフレーズ", confirm=True, option="--passphrase-file"))
@@ -27,8 +27,7 @@ def keys_generate(name: str = typer.Option(..., "--name"), out: Path = typer.Opt
 
 @keys_app.command("export")
 @handles_errors
-def keys_export(out: str = typer.Option(..., "--out"), operator: Optional[str] = OperatorOpt,
-                passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+def keys_export(out: str = typer.Option(..., "--out", metavar="FILE", help="書き出す公開鍵ファイル（.pub）"), operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """端末の公開鍵を書き出す（照会元・監査者に渡す）。"""
     with session(home, operator, passphrase_file, "keys export") as s:
         fp = keyfiles.export_terminal_key(s.ws, out)

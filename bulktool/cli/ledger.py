@@ -9,8 +9,9 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, counts_cell, export, handles_errors,
-                                 parse_day, read_input, screen_time, session)
+from bulktool.cli.common import (DepartmentFilter, ExportFormat, ExportOut, Home, MediaFilter, Operator, PassFile,
+                                 Since, Until, console, counts_cell, export, handles_errors, parse_day, read_input,
+                                 screen_time, session)
 from bulktool.cli.root import app
 from bulktool.ledger import format_checkpoint, parse_checkpoint
 from bulktool.messages import BulkError
@@ -21,18 +22,13 @@ app.add_typer(ledger_app, name="ledger")
 
 
 EventOpt = typer.Option(None, "--event", metavar="EVENT", help="事象（例: 出力）")
-SinceOpt = typer.Option(None, "--since", metavar="DATE", help="この日から（YYYY-MM-DD）")
-UntilOpt = typer.Option(None, "--until", metavar="DATE", help="この日まで（YYYY-MM-DD）")
-MediaOpt = typer.Option(None, "--media", metavar="ID", help="媒体ID")
-DepartmentOpt = typer.Option(None, "--department", metavar="CODE", help="照会元コード")
 
 
 @ledger_app.command("list")
 @handles_errors
-def ledger_list(event: Optional[str] = EventOpt, since: Optional[str] = SinceOpt, until: Optional[str] = UntilOpt,
-                media: Optional[str] = MediaOpt, department: Optional[str] = DepartmentOpt,
-                operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                home: Optional[str] = HomeOpt):
+def ledger_list(event: Optional[str] = EventOpt, since: Since = None, until: Until = None,
+                media: MediaFilter = None, department: DepartmentFilter = None,
+                operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """管理簿の記録の一覧（事象・期間・媒体・照会元で絞り込み）。"""
     since_day, until_day = parse_day(since, "--since"), parse_day(until, "--until")
     with session(home, operator, passphrase_file, "ledger list") as s:
@@ -74,9 +70,8 @@ def _detail(e: dict) -> str:
 
 @ledger_app.command("export")
 @handles_errors
-def ledger_export(fmt: str = typer.Option("csv", "--format"), out: Optional[str] = typer.Option(None, "--out"),
-                  operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                  home: Optional[str] = HomeOpt):
+def ledger_export(fmt: ExportFormat = "csv", out: ExportOut = None,
+                  operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """管理簿を CSV（既定は標準出力）または xlsx で書き出す。"""
     export(lambda s: s.ledger, "ledger export", fmt, out, operator=operator, passphrase_file=passphrase_file,
            home=home)
@@ -90,8 +85,7 @@ def ledger_verify(terminal_key: Optional[str] = typer.Option(None, "--terminal-k
                                                            help="控えたチェックポイント"),
                   file: Optional[str] = typer.Option(None, "--file", metavar="EXPORT",
                                                      help="ledger export の CSV を検証する（作業領域・操作者は不要）"),
-                  operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                  home: Optional[str] = HomeOpt):
+                  operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """管理簿の完全性（連番・ハッシュ連鎖・署名・チェックポイント）を検証する。"""
     cp = parse_checkpoint(checkpoint) if checkpoint else None
     if file is not None:
@@ -119,8 +113,7 @@ def ledger_verify(terminal_key: Optional[str] = typer.Option(None, "--terminal-k
 
 @ledger_app.command("checkpoint")
 @handles_errors
-def ledger_checkpoint(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                      home: Optional[str] = HomeOpt):
+def ledger_checkpoint(operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """監査者が控えるチェックポイント N:HASH を表示する（何も書き込まない）。"""
     with session(home, operator, passphrase_file, "ledger checkpoint") as s:
         n, head = s.ledger.head()

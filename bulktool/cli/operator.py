@@ -5,8 +5,8 @@ from typing import Optional
 
 import typer
 
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, clock, console, handles_errors, list_table,
-                                 parse_day, read_secret, session)
+from bulktool.cli.common import (FIXED, TEXT, Home, NewPassFile, Operator, OperatorId, PassFile, clock, console,
+                                 handles_errors, parse_day, print_list, read_secret, session)
 from bulktool.cli.root import app
 from bulktool.registry import ROLE_LABELS
 from bulktool.services import operators
@@ -14,19 +14,25 @@ from bulktool.services import operators
 operator_app = typer.Typer(help="操作者の登録・失効・ロック解除・更新", no_args_is_help=True)
 app.add_typer(operator_app, name="operator")
 
+_VALID_UNTIL = typer.Option(None, "--valid-until", metavar="DATE",
+                            help="有効期限 YYYY-MM-DD（省略時は研修受講日の年度の翌年度末）")
+
 
 @app.command("init")
 @handles_errors
 def init(
-    terminal_id: str = typer.Option(..., "--terminal-id", help="操作端末ID"),
-    admin_id: str = typer.Option(..., "--admin", help="最初の管理者の操作者ID"),
-    name: Optional[str] = typer.Option(None, "--name", help="管理者の氏名（省略時は操作者ID）"),
-    trained_on: Optional[str] = typer.Option(None, "--trained-on", help="研修受講日 YYYY-MM-DD（省略時は今日）"),
+    terminal_id: str = typer.Option(..., "--terminal-id", metavar="ID", help="操作端末ID"),
+    admin_id: str = typer.Option(..., "--admin", metavar="OPID", help="最初の管理者の操作者ID"),
+    name: Optional[str] = typer.Option(None, "--name", metavar="NAME", help="管理者の氏名（省略時は操作者ID）"),
+    trained_on: Optional[str] = typer.Option(None, "--trained-on", metavar="DATE",
+                                             help="研修受講日 YYYY-MM-DD（省略時は今日）"),
     store: Optional[str] = typer.Option(None, "--store", metavar="URL",
                                         help="本人確認情報ファイルを置く PostgreSQL の空のデータベース "
                                              "postgresql://…（省略時は作業領域内の SQLite ファイル）"),
-    passphrase_file: Optional[str] = PassFileOpt,
-    home: Optional[str] = HomeOpt,
+    passphrase_file: Optional[str] = typer.Option(
+        None, "--passphrase-file", metavar="FILE",
+        help="管理者のパスフレーズを読むファイル（- は標準入力。省略時は入力を求める）"),
+    home: Home = None,
 ):
     """新しい作業領域を作成する（設定・本人確認情報ファイル・管理簿・端末鍵・最初の管理者）。"""
     secret = read_secret(passphrase_file, "管理者のパスフレーズ", confirm=True, option="--passphrase-file")
@@ -41,13 +47,15 @@ def init(
 @operator_app.command("add")
 @handles_errors
 def operator_add(
-    new_id: str = typer.Argument(..., metavar="OPID"),
-    name: str = typer.Option(..., "--name"),
-    role: str = typer.Option(..., "--role", help="operator, administrator, security, auditor"),
-    trained_on: str = typer.Option(..., "--trained-on", help="研修受講日 YYYY-MM-DD"),
-    valid_until: Optional[str] = typer.Option(None, "--valid-until"),
-    new_passphrase_file: Optional[str] = typer.Option(None, "--new-passphrase-file"),
-    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt,
+    new_id: str = typer.Argument(..., metavar="OPID", help="登録する操作者ID（英数字と _ . -、32 文字まで）"),
+    name: str = typer.Option(..., "--name", metavar="NAME", help="氏名"),
+    role: str = typer.Option(..., "--role", metavar="ROLE",
+                             help="役割（operator 操作者、administrator 管理者、security セキュリティ責任者、"
+                                  "auditor 監査者）"),
+    trained_on: str = typer.Option(..., "--trained-on", metavar="DATE", help="研修受講日 YYYY-MM-DD"),
+    valid_until: Optional[str] = _VALID_UNTIL,
+    new_passphrase_file: NewPassFile = None,
+    operator: Operator = None, passphrase_file: PassFile = None, home: Home = None,
 ):
     """操作者を登録する（管理者）。"""
     with session(home, operator, passphrase_file, "operator add") as s:
@@ -60,8 +68,7 @@ def operator_add(
 
 @operator_app.command("revoke")
 @handles_errors
-def operator_revoke(target: str = typer.Argument(..., metavar="OPID"), operator: Optional[str] = OperatorOpt,
-                    passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+def operator_revoke(target: OperatorId, operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """操作者を失効させる（管理者）。"""
     with session(home, operator, passphrase_file, "operator revoke") as s:
         operators.revoke(s.writer, s.registry, target)
@@ -70,8 +77,7 @@ def operator_revoke(target: str = typer.Argument(..., metavar="OPID"), operator:
 
 @operator_app.command("unlock")
 @handles_errors
-def operator_unlock(target: str = typer.Argument(..., metavar="OPID"), operator: Optional[str] = OperatorOpt,
-                    passphrase_file: Optional[str] = PassFileOpt, home: Optional[str] = HomeOpt):
+def operator_unlock(target: OperatorId, operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """ロックされた操作者を解除する（管理者、または管理者についてセキュリティ責任者）。"""
     with session(home, operator, passphrase_file, "operator unlock") as s:
         operators.unlock(s.writer, s.registry, s.operator, target)
@@ -80,11 +86,10 @@ def operator_unlock(target: str = typer.Argument(..., metavar="OPID"), operator:
 
 @operator_app.command("renew")
 @handles_errors
-def operator_renew(target: str = typer.Argument(..., metavar="OPID"),
-                   trained_on: str = typer.Option(..., "--trained-on"),
-                   valid_until: Optional[str] = typer.Option(None, "--valid-until"),
-                   operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                   home: Optional[str] = HomeOpt):
+def operator_renew(target: OperatorId,
+                   trained_on: str = typer.Option(..., "--trained-on", metavar="DATE", help="研修受講日 YYYY-MM-DD"),
+                   valid_until: Optional[str] = _VALID_UNTIL,
+                   operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """研修受講による有効期限の更新。"""
     with session(home, operator, passphrase_file, "operator renew") as s:
         op = operators.renew(s.writer, s.registry, s.operator, target,
@@ -95,9 +100,8 @@ def operator_renew(target: str = typer.Argument(..., metavar="OPID"),
 
 @operator_app.command("passwd")
 @handles_errors
-def operator_passwd(new_passphrase_file: Optional[str] = typer.Option(None, "--new-passphrase-file"),
-                    operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                    home: Optional[str] = HomeOpt):
+def operator_passwd(new_passphrase_file: NewPassFile = None, operator: Operator = None,
+                    passphrase_file: PassFile = None, home: Home = None):
     """自分のパスフレーズを変更する。"""
     with session(home, operator, passphrase_file, "operator passwd") as s:
         secret = read_secret(new_passphrase_file, "新しいパスフレーズ", confirm=True, option="--new-passphrase-file")
@@ -107,14 +111,12 @@ def operator_passwd(new_passphrase_file: Optional[str] = typer.Option(None, "--n
 
 @operator_app.command("list")
 @handles_errors
-def operator_list(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                  home: Optional[str] = HomeOpt):
+def operator_list(operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """操作者の一覧。"""
 
     with session(home, operator, passphrase_file, "operator list") as s:
         lines = operators.listing(s.registry, s.clock.today())
-    t = list_table("操作者", ("操作者ID", "氏名", "役割", "研修受講日", "有効期限", "状態"))
-    for line in lines:
-        o = line.operator
-        t.add_row(o.operator_id, o.name, ROLE_LABELS[o.role], str(o.trained_on), str(o.valid_until), line.state)
-    console.print(t)
+    rows = [(o.operator_id, o.name, ROLE_LABELS[o.role], str(o.trained_on), str(o.valid_until), line.state)
+            for line in lines for o in (line.operator,)]
+    print_list("操作者", (("操作者ID", FIXED), ("氏名", TEXT), ("役割", FIXED), ("研修受講日", FIXED),
+                          ("有効期限", FIXED), ("状態", FIXED)), rows)

@@ -9,8 +9,9 @@ from rich import box
 from rich.cells import cell_len
 from rich.table import Table
 
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, counts_cell, export, handles_errors,
-                                 parse_day, screen_time, session)
+from bulktool.cli.common import (DepartmentFilter, ExportFormat, ExportOut, Home, MediaFilter, Operator, PassFile,
+                                 Since, Until, console, counts_cell, export, handles_errors, parse_day, screen_time,
+                                 session)
 from bulktool.cli.root import app
 from bulktool.services import records
 
@@ -22,12 +23,8 @@ app.add_typer(oplog_app, name="oplog")
 @handles_errors
 def oplog_list(event: Optional[str] = typer.Option(None, "--event", metavar="EVENT",
                                                    help="コマンド（例: exchange）、結果（例: 拒否）または管理簿の事象"),
-               since: Optional[str] = typer.Option(None, "--since", metavar="DATE", help="この日から（YYYY-MM-DD）"),
-               until: Optional[str] = typer.Option(None, "--until", metavar="DATE", help="この日まで（YYYY-MM-DD）"),
-               media: Optional[str] = typer.Option(None, "--media", metavar="ID", help="媒体ID"),
-               department: Optional[str] = typer.Option(None, "--department", metavar="CODE", help="照会元コード"),
-               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-               home: Optional[str] = HomeOpt):
+               since: Since = None, until: Until = None, media: MediaFilter = None, department: DepartmentFilter = None,
+               operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """操作履歴の一覧（管理簿の媒体・照会元・依頼番号・備考とともに。絞り込み可）。"""
     since_day, until_day = parse_day(since, "--since"), parse_day(until, "--until")
     with session(home, operator, passphrase_file, "oplog list") as s:
@@ -54,9 +51,8 @@ def oplog_list(event: Optional[str] = typer.Option(None, "--event", metavar="EVE
 
 @oplog_app.command("export")
 @handles_errors
-def oplog_export(fmt: str = typer.Option("csv", "--format"), out: Optional[str] = typer.Option(None, "--out"),
-                 operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                 home: Optional[str] = HomeOpt):
+def oplog_export(fmt: ExportFormat = "csv", out: ExportOut = None,
+                 operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """操作履歴を CSV または xlsx で書き出す。"""
     export(lambda s: s.oplog, "oplog export", fmt, out, operator=operator, passphrase_file=passphrase_file,
            home=home)
@@ -64,9 +60,9 @@ def oplog_export(fmt: str = typer.Option("csv", "--format"), out: Optional[str] 
 
 @oplog_app.command("purge")
 @handles_errors
-def oplog_purge(before: str = typer.Option(..., "--before", help="この日より前の操作履歴を削除"),
-                operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                home: Optional[str] = HomeOpt):
+def oplog_purge(before: str = typer.Option(..., "--before", metavar="DATE",
+                                                 help="この日（YYYY-MM-DD）より前の操作履歴を削除する"),
+                operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """保存期間を過ぎた操作履歴を削除する（管理簿に履歴削除として記録）。"""
     day = parse_day(before, "--before")
     with session(home, operator, passphrase_file, "oplog purge") as s:

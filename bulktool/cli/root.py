@@ -7,9 +7,11 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 import bulktool
+from bulktool.cli.japanese import BulkGroup
 
 app = typer.Typer(
     name="bulktool",
+    cls=BulkGroup,  # the whole tree in Japanese: the --help option, the help's frame, usage errors
     help="住民基本台帳ネットワーク 一括提供方式（媒体連携）の一括照会ツール",
     no_args_is_help=True,
     add_completion=False,

@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from bulktool.cli.common import (HomeOpt, OperatorOpt, PassFileOpt, console, err_console, handles_errors, list_table,
+from bulktool.cli.common import (Home, Operator, PassFile, console, err_console, handles_errors, list_table,
                                  read_secret, session)
 from bulktool.cli.root import app
 from bulktool.messages import BulkError
@@ -49,10 +49,10 @@ def _print_problems(err) -> None:
 
 @store_app.command("load")
 @handles_errors
-def store_load(files: List[Path] = typer.Argument(..., metavar="FILE…"),
-               kind: str = typer.Option(..., "--kind", help="jumin または fuhyo"),
-               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-               home: Optional[str] = HomeOpt):
+def store_load(files: List[Path] = typer.Argument(..., metavar="FILE…", help="取り込む CSV ファイル（複数可）"),
+               kind: str = typer.Option(..., "--kind", metavar="jumin|fuhyo",
+                                        help="jumin（住民票）または fuhyo（戸籍の附票）"),
+               operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """本人確認情報ファイル（CSV）を取り込む。不正な行が一つでもあれば何も取り込まない。"""
     with session(home, operator, passphrase_file, "store load") as s:
         try:
@@ -68,10 +68,10 @@ def store_load(files: List[Path] = typer.Argument(..., metavar="FILE…"),
 
 @store_app.command("generate")
 @handles_errors
-def store_generate(people: int = typer.Option(..., "--people"), seed: int = typer.Option(1, "--seed"),
-                   out: Optional[Path] = typer.Option(None, "--out", help="生成した CSV を残すフォルダ"),
-                   operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                   home: Optional[str] = HomeOpt):
+def store_generate(people: int = typer.Option(..., "--people", metavar="N", help="生成する住民の人数"),
+                   seed: int = typer.Option(1, "--seed", metavar="N", help="乱数の種（同じ種なら同じデータ）"),
+                   out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="生成した CSV を残すフォルダ"),
+                   operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """合成（架空）の住民データを生成し、store load と同じ検証を通して取り込む。"""
     with session(home, operator, passphrase_file, "store generate") as s:
         with tempfile.TemporaryDirectory(dir=s.ws.path("tmp")) as tmp, _load_progress() as progress:
@@ -96,8 +96,7 @@ def _stats_table(stats) -> None:
 
 @store_app.command("stats")
 @handles_errors
-def store_stats(operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                home: Optional[str] = HomeOpt):
+def store_stats(operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """本人確認情報ファイルの件数（個人情報は表示しない）。"""
 
     with session(home, operator, passphrase_file, "store stats") as s:
@@ -108,8 +107,7 @@ def store_stats(operator: Optional[str] = OperatorOpt, passphrase_file: Optional
 @store_app.command("migrate")
 @handles_errors
 def store_migrate(to: str = typer.Option(..., "--to", metavar="URL", help="移行先 PostgreSQL の空のデータベース postgresql://…"),
-                  operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-                  home: Optional[str] = HomeOpt):
+                  operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """SQLite の本人確認情報ファイルを PostgreSQL へ移し、全行の件数とハッシュを照合してから切り替える。"""
     with session(home, operator, passphrase_file, "store migrate") as s:
         with _load_progress() as progress:
@@ -124,10 +122,10 @@ def store_migrate(to: str = typer.Option(..., "--to", metavar="URL", help="移�
 
 @app.command("disclosure")
 @handles_errors
-def disclosure(code_file: Optional[str] = typer.Option(None, "--code-file", help="住民票コードを読むファイル（- は標準入力）"),
-               request_no: Optional[str] = typer.Option(None, "--request-no", help="開示請求番号"),
-               operator: Optional[str] = OperatorOpt, passphrase_file: Optional[str] = PassFileOpt,
-               home: Optional[str] = HomeOpt):
+def disclosure(code_file: Optional[str] = typer.Option(None, "--code-file", metavar="FILE",
+                                                        help="住民票コードを読むファイル（- は標準入力。省略時は入力を求める）"),
+               request_no: Optional[str] = typer.Option(None, "--request-no", metavar="NO", help="開示請求番号"),
+               operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
     """本人の提供状況記録を表示する（開示請求への回答用）。住民票コードはコマンド行に書かない。"""
     with session(home, operator, passphrase_file, "disclosure") as s:
         code = read_secret(code_file, "住民票コード", option="--code-file").decode("utf-8", "replace")
