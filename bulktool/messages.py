@@ -149,6 +149,9 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-LED-006": (3, "{file} は管理簿の書き出し（ledger export --format csv）として読めません（{detail}）。"),
     # --- operation log (E-LOG) ---
     "E-LOG-001": (1, "{before} より前は削除できません。操作履歴の保存期間（{years} 年）内です（削除できるのは {limit} 以前）。"),
+    "E-LOG-002": (3, "操作履歴の検証に失敗しました: {record} 番の記録 — {reason}"),
+    "E-LOG-003": (3, "操作履歴が切り詰められています: チェックポイント {n} 番に対し最後の記録は {last} 番です。"),
+    "E-LOG-004": (3, "操作履歴の {n} 番の記録がチェックポイントと一致しません（{reason}）。"),
     # --- audit (E-AUD) ---
     "E-AUD-001": (1, "棚卸表 {file} の文字コードを判別できません。UTF-8 または Shift_JIS（CP932）で保存してください。"),
     "E-AUD-002": (1, "棚卸表 {file} に見出し行がありません。"),
