@@ -66,6 +66,8 @@ def allowed_roles(e: dict, acceptance: dict | None, end: dict | None) -> set[str
             return ANY_ROLE
         if note.startswith(("操作者ロック解除", "操作者更新")):
             return set(PERMISSIONS.get("operator unlock", {"administrator", "security"}))
+        if note.startswith("バックアップ作成"):  # `backup create` ledgers its backup as 登録変更
+            return set(PERMISSIONS.get("backup create", {"security"}))
         return set(PERMISSIONS.get("operator add", {"administrator"}))
     if ev == "消去" and not e.get("media_id"):
         return ANY_ROLE
