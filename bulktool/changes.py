@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 
 ADDED, RENEWED, REVOKED, UNLOCKED, PASSPHRASE = "追加", "更新", "失効", "ロック解除", "パスフレーズ変更"
+# `backup create` ledgers its backup as 登録変更 with a note that starts so (services/backup.py)
+BACKUP_NOTE = "バックアップ作成"
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ def allowed_roles(e: dict, acceptance: dict | None, end: dict | None) -> set[str
             return ANY_ROLE
         if change is not None and change.kind in (changes.UNLOCKED, changes.RENEWED):
             return set(PERMISSIONS.get("operator unlock", {"administrator", "security"}))
+        if str(e.get("note") or "").startswith(changes.BACKUP_NOTE):  # `backup create` ledgers it as 登録変更
+            return set(PERMISSIONS.get("backup create", {"security"}))
         return set(PERMISSIONS.get("operator add", {"administrator"}))
     if ev == "消去" and not e.get("media_id"):
         return ANY_ROLE

@@ -12,6 +12,7 @@ from html import escape
 from bulktool.audit.charts import bar_chart
 from bulktool.audit.reconcile import CLOSING, OUTPUTS, Finding, cited_by, media_states
 from bulktool.ledger import VerifyReport
+from bulktool.oplog import OplogReport
 
 CSS = """
 @page { size: A4; margin: 14mm 12mm; }
@@ -49,6 +50,7 @@ class ReportInput:
     terminal_id: str
     fingerprint: str
     made_by: str
+    oplog: OplogReport | None = None   # the operation log's own chain (bulktool/oplog.py)
 
 
 def _day(e: dict) -> str:
@@ -148,7 +150,8 @@ def render(r: ReportInput) -> str:
              "<h2>1. 管理簿の検証</h2>",
              f'<table><tr><th>検証結果</th><td>{verdict}</td></tr>'
              f'<tr><th>チェックポイント</th><td class="hash">{escape(r.checkpoint)}</td></tr>'
-             f"<tr><th>期間内の記録</th><td>{len(period):,} 件</td></tr></table>"
+             f"<tr><th>期間内の記録</th><td>{len(period):,} 件</td></tr>"
+             + _oplog_rows(r.oplog) + "</table>"
              '<p class="note">チェックポイント（N:HASH）を控え、次回の監査で ledger verify --checkpoint に渡すと、'
              "それ以前の記録の書き換えと切り詰めを検出できます。</p>"]
     parts.append("<h2>2. 月別の出力・拒否・失敗</h2>")
@@ -182,6 +185,16 @@ def render(r: ReportInput) -> str:
             '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">'
             f"<title>監査報告書 {escape(span)}</title><style>{CSS}</style></head><body>"
             + "".join(parts) + "</body></html>\n")
+
+
+def _oplog_rows(o: OplogReport | None) -> str:
+    """The operation log's verification, beside the ledger's."""
+    if o is None:
+        return ""
+    verdict = (f'<span class="ok">正常</span>（{o.count:,} 件）' if o.ok else
+               f'<span class="bad">不正</span>（{escape(str(o.code))}: {o.bad} 番の記録 — {escape(o.reason)}）')
+    return (f"<tr><th>操作履歴の検証</th><td>{verdict}</td></tr>"
+            f'<tr><th>操作履歴のチェックポイント</th><td class="hash">{escape(o.checkpoint)}</td></tr>')
 
 
 def _last(entries: list[dict], media_id: str) -> str:

@@ -8,6 +8,7 @@ import typer
 
 # Each command group module registers its commands on the root `app` when imported.
 from bulktool.cli import audit as _audit  # noqa: F401
+from bulktool.cli import backup as _backup  # noqa: F401
 from bulktool.cli import clerk as _clerk  # noqa: F401
 from bulktool.cli import demo as _demo  # noqa: F401
 from bulktool.cli import department as _department  # noqa: F401

@@ -61,7 +61,7 @@ def audit_reconcile(inventory: str = typer.Option(..., "--inventory", metavar="C
                        receipt_days=_days(receipt_days, "--receipt-days"), erase_days=_days(erase_days, "--erase-days"))
         pub = keys.read_public(s.ws.path(wsmod.TERMINAL_PUB).read_bytes())
         result = gather.run(s.ledger, s.oplog, s.registry, pub, inventory=rows, drives=list(media or []), opts=opts,
-                            checkpoint=cp)
+                            checkpoint=cp, timestamp=s.clock.timestamp(), terminal_id=s.ws.terminal_id)
         s.log({"findings": len(result.findings), "entries": len(result.entries)})
     table = [f.row() for f in result.findings]
     if csv_out:
@@ -69,8 +69,8 @@ def audit_reconcile(inventory: str = typer.Option(..., "--inventory", metavar="C
     if xlsx_out:
         Path(xlsx_out).write_bytes(rows_to_xlsx("所見", FINDING_COLUMNS, table))
     _show(result, opts)
-    if not result.verification.ok:
-        raise typer.Exit(3)
+    if not result.verification.ok or (result.oplog is not None and not result.oplog.ok):
+        raise typer.Exit(3)  # the ledger (AUD-01) or the operation log's own chain failed verification
     if result.findings:
         raise typer.Exit(1)
 
@@ -79,6 +79,7 @@ def _show(result: gather.Audit, opts: Options) -> None:
     v = result.verification
     console.print(f"監査基準日 {opts.as_of.isoformat()}　管理簿 {len(result.entries)} 件　"
                   + ("検証: 正常" if v.ok else f"検証: 不正（{v.first_bad} 番目の記録）"))
+    _show_oplog(result.oplog)
     if not result.findings:
         console.print("所見はありません。")
         return
@@ -97,6 +98,20 @@ def _show(result: gather.Audit, opts: Options) -> None:
                   "対処は docs/監査手順書.md を参照してください。")
 
 
+def _show_oplog(o) -> None:
+    """The operation log's own chain, on its own line: not a finding (AUD-01 … 15 are fixed by the
+    contract), but like the ledger's verification a precondition of what is read from it."""
+    if o is None:
+        return
+    if o.ok:
+        console.print(f"操作履歴 {o.count} 件　検証: 正常")
+        return
+    console.print(f"[red]操作履歴　検証: 不正（{o.code}、{o.bad} 番の記録）[/]")
+    console.print(f"  {o.reason}", markup=False)
+    console.print("  操作履歴が改ざんされている可能性があります。AUD-14 の所見は参考として扱い、"
+                  "docs/監査手順書.md の手順で確認してください。")
+
+
 @audit_app.command("report")
 @handles_errors
 def audit_report(html: str = typer.Option(..., "--html", metavar="OUT", help="書き出す HTML ファイル"),
@@ -111,9 +126,11 @@ def audit_report(html: str = typer.Option(..., "--html", metavar="OUT", help="�
         pub = keys.read_public(s.ws.path(wsmod.TERMINAL_PUB).read_bytes())
         today = s.clock.today()
         result = gather.run(s.ledger, s.oplog, s.registry, pub, inventory=rows, drives=list(media or []),
-                            opts=Options(as_of=today, since=since_day))
+                            opts=Options(as_of=today, since=since_day), timestamp=s.clock.timestamp(),
+                            terminal_id=s.ws.terminal_id)
         page = report.render(report.ReportInput(
             entries=result.entries, verification=result.verification, checkpoint=result.checkpoint,
+            oplog=result.oplog,
             findings=result.findings if rows is not None else None, since=since_day, until=until_day,
             made_on=s.clock.timestamp(), terminal_id=s.ws.terminal_id, fingerprint=pub.fingerprint,
             made_by=s.operator.operator_id))
@@ -130,7 +147,7 @@ def audit_checkpoint(note: Optional[str] = typer.Option(None, "--note", metavar=
     """管理簿全体を検証し、正常なら点検の記録を追記してチェックポイント N:HASH を表示する。"""
     with session(home, operator, passphrase_file, "audit checkpoint") as s:
         pub = keys.read_public(s.ws.path(wsmod.TERMINAL_PUB).read_bytes())
-        cp, entry = gather.checkpoint(s.writer, s.ledger, pub, note)
+        cp, entry = gather.checkpoint(s.writer, s.ledger, pub, note, s.oplog, s.ws.terminal_id)
         s.log({"entries": int(cp.split(":")[0])})
     console.print(f"管理簿を検証し、点検を記録しました（管理簿 {entry['seq']} 番）。チェックポイント:")
     typer.echo(cp)

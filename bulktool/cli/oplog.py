@@ -1,4 +1,4 @@
-"""oplog list / export / purge: the 操作履歴."""
+"""oplog list / export / purge / verify: the 操作履歴."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,6 +13,8 @@ from bulktool.cli.common import (DepartmentFilter, ExportFormat, ExportOut, Home
                                  Since, Until, console, counts_cell, export, handles_errors, parse_day, screen_time,
                                  session)
 from bulktool.cli.root import app
+from bulktool.ledger import parse_checkpoint
+from bulktool.oplog import verify_against_ledger
 from bulktool.services import records
 
 oplog_app = typer.Typer(help="操作履歴", no_args_is_help=True)
@@ -69,3 +71,26 @@ def oplog_purge(before: str = typer.Option(..., "--before", metavar="DATE",
         removed = records.purge_oplog(s.writer, s.oplog, s.ws.retention(), day)
         s.log({"removed": removed})
     console.print(f"操作履歴 {removed} 件を削除しました。")
+
+
+@oplog_app.command("verify")
+@handles_errors
+def oplog_verify(checkpoint: Optional[str] = typer.Option(None, "--checkpoint", metavar="N:HASH",
+                                                          help="控えた操作履歴のチェックポイント（切り詰めの検出）"),
+                 operator: Operator = None, passphrase_file: PassFile = None, home: Home = None):
+    """操作履歴のハッシュ連鎖を検証する（削除・書き換え・挿入・並べ替え、履歴削除の起点、チェックポイント）。
+
+    終了コード 0: 正常。3: 検証に失敗（コード E-LOG-002〜004）。"""
+    cp = parse_checkpoint(checkpoint) if checkpoint else None
+    with session(home, operator, passphrase_file, "oplog verify") as s:
+        report = verify_against_ledger(s.oplog, s.ledger.entries(), cp, timestamp=s.clock.timestamp(),
+                                       terminal_id=s.ws.terminal_id)
+        s.log({"records": report.count})
+        if not report.ok:
+            raise report.error()
+    start = f"履歴削除の起点 {report.anchor[0]} 番から" if report.anchor else "最初の記録から"
+    console.print(f"操作履歴を検証しました（{start}）: {report.count} 件、すべて正常です。")
+    if report.checkpoints:
+        console.print(f"チェックポイント {report.checkpoints} 件（管理簿の点検の記録と指定されたもの）と一致しました。")
+    console.print("操作履歴のチェックポイント（控えて次回 --checkpoint に渡す）:")
+    typer.echo(report.checkpoint)

@@ -53,13 +53,19 @@ links lazily while the chain is being hashed; what it leaves unread is still cha
 
 
 # --- hashing and signing ----------------------------------------------------------------------
+def canonical_json(body: dict) -> bytes:
+    """The canonical form of a record: JSON, keys sorted at every level, no spaces, UTF-8, no NaN.
+    The ledger's entries and the operation log's records (bulktool/oplog.py) are hashed over it."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
 def canonical(fields: dict, prev_hash: str) -> bytes:
     """The bytes that are hashed: a JSON object of every field in HASHED_FIELDS (missing ones as
     null), `prev_hash` taken from the argument, keys sorted at every level, no spaces, UTF-8."""
     body = {k: fields.get(k) for k in HASHED_FIELDS if k not in LATER_FIELDS or fields.get(k) is not None}
     body["prev_hash"] = prev_hash
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return canonical_json(body)
 
 
 def entry_hash(fields: dict, prev_hash: str) -> str:

@@ -14,7 +14,7 @@ from bulktool.ledger import Ledger, VerifyReport, verify_chain
 from bulktool.ledger.storage import verify_export
 from bulktool.messages import BulkError
 from bulktool.normalize import digits
-from bulktool.oplog import OperationLog, years_before
+from bulktool.oplog import OperationLog, anchor_note, years_before
 from bulktool.retention import Retention
 from bulktool.store.backend import StoreBackend
 from bulktool.workspace import Workspace
@@ -39,9 +39,12 @@ def disclose(writer: LedgerWriter, store: StoreBackend, code_text: str, request_
 
 def purge_oplog(writer: LedgerWriter, oplog: OperationLog, retention: Retention, before: date) -> int:
     """Remove operation-log records before `before`, never inside the retention period
-    (retention.oplog_years); ledgered as 履歴削除."""
+    (retention.oplog_years); ledgered as 履歴削除 with the chain's anchor (the first record kept
+    and the hash it follows), from which `oplog verify` reads the chain (bulktool/oplog.py)."""
     removed = oplog.purge(before, today=writer.clock.today(), retention_years=retention.oplog_years)
-    writer.record("履歴削除", counts={"removed": removed}, note=f"{before.isoformat()} より前の操作履歴を削除")
+    anchor = oplog.anchor()
+    writer.record("履歴削除", counts={"removed": removed},
+                  note=f"{before.isoformat()} より前の操作履歴を削除" + (f"　{anchor_note(anchor)}" if anchor else ""))
     return removed
 
 
