@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Iterator
+
+import jaconv
 
 from bulktool import normalize
 from bulktool.checkdigit import valid_jumin_code, valid_kojin_bango
@@ -123,6 +126,14 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 
 # --- header -----------------------------------------------------------------------------
+def _resembles(name: str) -> list[str]:
+    """The known column an unknown header most resembles (katakana, width and case set aside), if any."""
+    def key(text: str) -> str:
+        return jaconv.kata2hira(jaconv.h2z(text, kana=True, ascii=False, digit=False)).lower()
+    keys = {key(c): c for c in COLUMNS}
+    return [keys[k] for k in difflib.get_close_matches(key(name), list(keys), n=1, cutoff=0.5)]
+
+
 def check_header(cells: Iterable[object]) -> list[str]:
     """The header's column names (trimmed, BOM stripped, trailing empty cells dropped), or a
     refusal of the whole file: E-REQ-002 (none, or no known column at all: the header row is
@@ -138,8 +149,13 @@ def check_header(cells: Iterable[object]) -> list[str]:
     seen: set[str] = set()
     for position, name in enumerate(names, 1):
         if name not in COLUMNS:
-            # by position, not by text: a header cell may hold a resident's data by mistake
-            raise BulkError("E-REQ-003", column=f"{position}列目")
+            # by position, not by text: a header cell may hold a resident's data by mistake; a known
+            # column it resembles may be named (「氏名カナ」→ 氏名かな). The clerk's own PC may show
+            # the text itself (department.check_table): it is their own table.
+            near = _resembles(name)
+            err = BulkError("E-REQ-003", column=f"{position}列目" + (f"（「{near[0]}」の誤りでは？）" if near else ""))
+            err.header = (position, name, near[0] if near else None)
+            raise err
         if name in seen:
             raise BulkError("E-REQ-004", column=name)
         seen.add(name)

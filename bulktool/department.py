@@ -46,13 +46,29 @@ def check_table(table_path_name: str, table_bytes: bytes, limits: Limits = DEFAU
     """The terminal's checks of a 検索条件 table (conditions.iter_conditions, by the name's
     extension), without a store. A table the terminal would refuse whole raises the same
     BulkError (E-REQ-…); rows that would be 90 come back in `errors`."""
-    stream = iter_conditions(_base_name(table_path_name), table_bytes, limits=limits)
+    try:
+        stream = iter_conditions(_base_name(table_path_name), table_bytes, limits=limits)
+    except BulkError as err:
+        raise _named_header(err) from None
     rows, errors = 0, []
     for item in stream.items:
         rows += 1
         if isinstance(item, RowError):
             errors.append(item)
     return TableCheck(stream.encoding, rows, errors)
+
+
+def _named_header(err: BulkError) -> BulkError:
+    """On the clerk's own PC an unknown column is named by its text too (bounded, and not when it
+    looks like a resident's number): the same code as at the terminal, which names its position."""
+    header = getattr(err, "header", None)
+    if err.code != "E-REQ-003" or header is None:
+        return err
+    position, text, near = header
+    if untrusted.problem(text, "見出し") is not None:
+        return err
+    hint = f"（「{near}」の誤りでは？）" if near else ""
+    return BulkError("E-REQ-003", column=f"{position}列目「{text}」{hint}")
 
 
 def shown_renban(renban: str | None) -> str | None:
@@ -123,7 +139,7 @@ class OpenedResult:
 # and what to check. `cause` keeps the reader's code for the tests and the support desk.
 CANNOT_OPEN = {
     "E-CON-004": "パスワードが違うか、ファイルが改ざん・破損しています。受渡票に手書きされたパスワードを、"
-                 "大文字・小文字や 0 と O、1 と l に気をつけて入力し直してください",
+                 "大文字と小文字に気をつけて入力し直してください",
     "E-CON-011": "ZIP ファイルが壊れているか途中で切れています。媒体から写し直してください",
     "E-CON-013": "封緘ファイルが壊れている、途中で切れている、または改ざんされています",
     "E-CON-014": "封緘ファイルの署名が、指定した端末の公開鍵と一致しません（別の端末が作ったか、改ざんされています）",

@@ -17,7 +17,7 @@ _LOOKS_PERSONAL = re.compile(
     rf"(?<!{_D})(?:{_D}{{11,12}}|{_D}{{4}}[-‐－ 　]{_D}{{4}}[-‐－ 　]{_D}{{3,4}})(?!{_D})")
 # C0 and C1 controls, DEL, and the bidi overrides that reorder what a screen shows
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-LIMITS = {"依頼番号": 64, "ファイル名": 128, "決裁番号": 64}
+LIMITS = {"依頼番号": 64, "ファイル名": 128, "決裁番号": 64, "見出し": 32}
 
 
 def looks_personal(text: str) -> bool:

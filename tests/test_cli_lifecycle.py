@@ -213,3 +213,13 @@ def test_fingerprints_print_whole_on_one_line_for_the_paper_comparison(world):
     generate, add, export = world["outputs"][0], world["outputs"][1], world["outputs"][-1]
     for output, fp in ((generate, dept), (add, dept), (export, term)):
         assert any(fp in line for line in output.splitlines()), output
+
+
+def test_a_training_date_in_the_future_is_said_at_renew(cli):
+    """Allowed (the operator counts as untrained until that day), but the administrator is told."""
+    r = cli.ok("operator", "renew", "op01", "--trained-on", "2027-11-01")
+    assert "注意: 研修受講日 2027-11-01" in r.stdout and "操作できません" in r.stdout
+    refused = cli("store", "stats", as_="op01")
+    assert refused.exit_code == 1 and "E-AUTH-005" in refused.output
+    r = cli.ok("operator", "renew", "op01", "--trained-on", cli.trained_on)
+    assert "注意" not in r.stdout

@@ -107,6 +107,11 @@ def test_unknown_column_refuses_the_file_naming_its_position():
     assert "3列目" in err.message and SECRET not in err.message
 
 
+def test_an_unknown_column_like_a_known_one_is_pointed_to_it():
+    err = refused("E-REQ-003", f"連番,氏名カナ\n1,ア\n".encode())
+    assert "2列目" in err.message and "「氏名かな」の誤りでは" in err.message and "氏名カナ" not in err.message
+
+
 def test_forgotten_header_row_is_no_header_and_is_not_echoed():
     err = refused("E-REQ-002", f"1,{KOJIN},試験 太郎\n2,{KOJIN},見本 花子\n".encode())
     assert KOJIN not in err.message and "試験" not in err.message

@@ -217,3 +217,14 @@ def test_which_renban_a_screen_may_show(renban, shown):
     from bulktool.department import shown_renban
 
     assert untrusted.shown_renban(renban) == shown == shown_renban(renban)
+
+
+def test_request_check_names_an_unknown_column_unless_it_looks_like_a_number():
+    from bulktool.department import check_table
+
+    with pytest.raises(BulkError) as err:
+        check_table("t.csv", "連番,住民票コード,メモ\r\n1,12345678906,x\r\n".encode())
+    assert err.value.code == "E-REQ-003" and "3列目「メモ」" in err.value.message
+    with pytest.raises(BulkError) as err:
+        check_table("t.csv", "連番,住民票コード,41617718330\r\n1,12345678906,x\r\n".encode())
+    assert "3列目" in err.value.message and "41617718330" not in err.value.message

@@ -70,6 +70,8 @@ def test_one_unknown_column_is_refused_with_the_terminals_code_everywhere(cli, w
              "--password-file", str(pw), as_="op01")
     for r in (check, made, ex):
         assert r.exit_code == 1 and "E-REQ-003" in r.stderr, r.output
+    # the clerk's own PC names the column (their own table); the terminal names its position only
+    assert "「備考」" in check.stderr and "「備考」" in made.stderr and "備考" not in ex.output
     assert (ledger_rows(cli)[-1]["事象"], ledger_rows(cli)[-1]["エラーコード"]) == ("拒否", "E-REQ-003")
 
 

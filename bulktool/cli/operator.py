@@ -63,7 +63,9 @@ def operator_add(
         op = operators.add(s.writer, s.registry, s.kek, new_id, name=name, role=role,
                            trained_on=parse_day(trained_on, "--trained-on"),
                            valid_until=parse_day(valid_until, "--valid-until"), passphrase=secret)
+        today = s.clock.today()
     console.print(f"操作者 {op.operator_id}（{ROLE_LABELS[op.role]}）を登録しました。有効期限 {op.valid_until}")
+    _not_yet_trained(op, today)
 
 
 @operator_app.command("revoke")
@@ -95,7 +97,16 @@ def operator_renew(target: OperatorId,
         op = operators.renew(s.writer, s.registry, s.operator, target,
                              trained_on=parse_day(trained_on, "--trained-on"),
                              valid_until=parse_day(valid_until, "--valid-until"))
+        today = s.clock.today()
     console.print(f"操作者 {target} の有効期限を {op.valid_until} に更新しました。")
+    _not_yet_trained(op, today)
+
+
+def _not_yet_trained(op, today) -> None:
+    """A training date after today is allowed (contract §8: untrained until that day), but said."""
+    if op.trained_on > today:
+        console.print(f"注意: 研修受講日 {op.trained_on} が今日（{today}）より後です。{op.operator_id} はその日まで"
+                      "研修前として操作できません。受講済みなら受講した日で operator renew し直してください。")
 
 
 @operator_app.command("passwd")
