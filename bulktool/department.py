@@ -58,6 +58,15 @@ def check_table(table_path_name: str, table_bytes: bytes, limits: Limits = DEFAU
     return TableCheck(stream.encoding, rows, errors)
 
 
+def check_outgoing(file_name: str, request_no: str | None = None) -> None:
+    """What the terminal will ledger of a request (contract §6): its file name and 依頼番号 pass
+    the same rule there (E-REQ-020), so a name holding a resident's number is refused here, before
+    the trip. A person's name cannot be recognised: the guide asks for none in file names."""
+    untrusted.check(file_name, "ファイル名")
+    if request_no is not None:
+        untrusted.check(request_no, "依頼番号")
+
+
 def _named_header(err: BulkError) -> BulkError:
     """On the clerk's own PC an unknown column is named by its text too (bounded, and not when it
     looks like a resident's number): the same code as at the terminal, which names its position."""

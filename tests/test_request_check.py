@@ -100,3 +100,20 @@ def test_a_wrong_request_password_may_be_typed_again_three_times(cli, world):
             "--password-file", str(wrong), as_="op01", input="request-password-123\n")
     assert r.exit_code == 1 and "E-CON-004" in r.stderr and "もう一度" not in r.output
     exchange_ok(cli, other, world["tmp"] / f"req-{other.name}.pw")  # the right password still works
+
+
+def test_request_zip_and_seal_refuse_what_the_terminal_could_not_ledger(tmp_path):
+    """A file name or 依頼番号 holding a resident's number is refused at the clerk's PC with the
+    terminal's own code (E-REQ-020), before the trip (probe finding 2)."""
+    cli = Cli(tmp_path / "no-workspace", tmp_path)
+    table = SAMPLES / "検索条件_見本.csv"
+    pw = tmp_path / "ok.pw"
+    pw.write_text(PW + "\n")
+    for out, extra in ((tmp_path / "大塚_41617718330.zip", []),
+                       (tmp_path / "ok.zip", ["--request-no", "依頼 4161 7718 330"])):
+        r = cli.raw("request", "zip", str(table), "--out", str(out), "--password-file", str(pw), *extra)
+        assert r.exit_code == 1 and "E-REQ-020" in r.output and not out.exists(), r.output
+        assert "41617718330" not in r.output.replace(str(tmp_path), "")
+    r = cli.raw("request", "seal", str(table), "--department", "D01", "--key", "x.key", "--to", "t.pub",
+                "--out", str(tmp_path / "依頼_347800710774.bte"))
+    assert r.exit_code == 1 and "E-REQ-020" in r.output

@@ -17,6 +17,7 @@ from bulktool.cli.common import (KeyFile, KeyPassFile, PasswordFile, clock, cons
 from bulktool.cli.root import app
 from bulktool.department import (
     check_request_password,
+    check_outgoing,
     check_table,
     irai_json,
     make_sealed_request,
@@ -84,6 +85,7 @@ def request_zip(table: Table, out: Path = typer.Option(..., "--out", metavar="FI
     day = parse_day(as_of, "--as-of")
     if out.exists():
         raise BulkError("E-RES-002", path=str(out))
+    check_outgoing(out.name, request_no)
     data = read_input(str(table))
     result = check_table(table.name, data)  # refused whole: the terminal's own code, before any password
     irai = irai_json(department=department, purpose=purpose, request_no=request_no, as_of=day)
@@ -107,6 +109,7 @@ def request_seal(table: Table,
                  out: Path = typer.Option(..., "--out", metavar="FILE", help="作る照会ファイル（.bte）"),
                  passphrase_file: KeyPassFile = None):
     """照会元: 検索条件の表を端末あてに封緘する（照会元の鍵で署名）。"""
+    check_outgoing(out.name)
     data = read_input(str(table))
     kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
                                                              option="--passphrase-file"))
