@@ -110,3 +110,18 @@ def test_an_operation_log_record_without_entry_is_dated_for_since():
                                                                       date(2028, 3, 31), False)],
                      None, [], Options(as_of=date(2027, 1, 11), since=date(2027, 1, 1)))
     assert late == []
+
+
+@pytest.mark.parametrize("state, code", [("保管中", "AUD-04"), ("貸与中", "AUD-04"), ("紛失", None)])
+def test_a_drive_reported_lost_yet_found_in_the_inventory(state, code):
+    """The ledger says 紛失; the inventory found it in the safe or at a department: the loss report
+    (and the 漏えい等報告 built on it) needs review — AUD-04 citing the 紛失 entry (probe finding 3)."""
+    from bulktool.audit.inventory import InventoryRow
+
+    entries = ADD + [entry(4, "紛失", op="adm", media_id="M1", approval_no="K-9")]
+    row = InventoryRow(2, "M1", state, "金庫", "aud01", date(2027, 1, 10))
+    found = [f for f in run(entries, inventory=[row]) if f.code.startswith("AUD-0")]
+    if code is None:
+        assert found == []
+    else:
+        assert [(f.code, f.entries) for f in found] == [(code, (4,))] and "紛失の届出" in found[0].text

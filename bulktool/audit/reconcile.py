@@ -155,7 +155,10 @@ def inventory_findings(states: dict[str, MediaState], inventory: list[InventoryR
             found.append(Finding("AUD-03", row.media_id, (), f"管理簿に登録の記録がない媒体です（棚卸表 {row.line} 行目）"))
             continue
         problem = None
-        if row.state == "廃棄済" and not st.disposed:
+        if row.state in ("保管中", "貸与中") and st.lost and not st.disposed:
+            problem, cite = (f"棚卸表は{row.state}ですが管理簿では紛失の届出があります（見つかったのであれば、"
+                             "紛失の届出と漏えい等報告を見直してください）"), st.lost
+        elif row.state == "廃棄済" and not st.disposed:
             problem, cite = "棚卸表は廃棄済ですが管理簿に廃棄の記録がありません", st.registered
         elif row.state == "保管中" and st.disposed:
             problem, cite = "棚卸表は保管中ですが管理簿では廃棄済です", st.disposed
