@@ -95,3 +95,12 @@ def test_auditor_changes_nothing_but_the_checkpoint(cli, world, tmp_path):
     for who in ("admin01", "op01", "sec01"):
         assert cli("audit", "checkpoint", as_=who).exit_code == 1
     assert cli("audit", "checkpoint", "--note", "対象 123456789012", as_="aud01").exit_code == 1
+
+
+def test_counts_read_in_japanese_on_screen():
+    from bulktool.cli.common import counts_cell
+
+    assert counts_cell({"rows": 5, "00": 2, "20": 0, "90": 3}) == "5行（00:2 90:3）"
+    assert counts_cell({"jumin_rows": 620, "jumin_inserted": 620}) == "本人確認情報の行 620　本人確認情報の取込 620"
+    assert counts_cell({"removed": 0}) == "削除 0"  # a purge of nothing says so
+    assert counts_cell({"persons": 4, "results": 1}) == "提供人数 4　照会結果 1"

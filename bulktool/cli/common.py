@@ -270,14 +270,25 @@ def session(home, operator: Optional[str], passphrase_file: Optional[str], comma
 
 
 # --- lists and exports shared by the ledger and the operation log ---------------------------
+# How the ledger's and the log's count names read on screen (the files keep the names).
+COUNT_LABELS = {
+    "files": "ファイル", "removed": "削除", "records": "記録", "results": "照会結果", "persons": "提供人数",
+    "people": "人数", "entries": "管理簿", "findings": "所見", "jumin_rows": "本人確認情報の行",
+    "jumin_inserted": "本人確認情報の取込", "fuhyo_rows": "附票の行", "fuhyo_inserted": "附票の取込",
+    "inserted": "取込", "erased": "消去",
+}
+
+
 def counts_cell(counts: dict) -> str:
     """「5行（00:2 20:1 90:2）」: the rows and the non-zero codes of an output; other counts as
-    name:value."""
+    「削除 3」 (COUNT_LABELS; a name it does not know as it is), a zero included: a purge of
+    nothing says so."""
     codes = " ".join(f"{k}:{v}" for k, v in counts.items() if k.isdigit() and v)
     total = counts.get("rows")
     if total is not None:
         return f"{total}行（{codes}）" if codes else f"{total}行"
-    return " ".join(f"{k}:{v}" for k, v in counts.items() if v)
+    return "　".join(f"{COUNT_LABELS.get(k, k)} {v:,}" if isinstance(v, int) else f"{COUNT_LABELS.get(k, k)} {v}"
+                     for k, v in counts.items() if v is not None)
 
 
 def export(source: Callable[[Command], object], command: str, fmt: str, out: Optional[str], *, operator,
