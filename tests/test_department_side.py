@@ -228,3 +228,34 @@ def test_request_check_names_an_unknown_column_unless_it_looks_like_a_number():
     with pytest.raises(BulkError) as err:
         check_table("t.csv", "連番,住民票コード,41617718330\r\n1,12345678906,x\r\n".encode())
     assert "3列目" in err.value.message and "41617718330" not in err.value.message
+
+
+def test_a_mistyped_result_password_at_the_prompt_may_be_typed_again(terminal, tmp_path):
+    from typer.testing import CliRunner
+
+    from bulktool.cli import app
+
+    result = tmp_path / "照会結果_12.zip"
+    result.write_bytes(zip_result(terminal, "right-password-12345"))
+    r = CliRunner().invoke(app, ["decrypt", str(result), "--out", str(tmp_path / "a")],
+                           input="wrong-password-1\nright-password-12345\n")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "（1/3 回目）" in r.stderr and (tmp_path / "a" / "照会結果.csv").exists()
+    r = CliRunner().invoke(app, ["decrypt", str(result), "--out", str(tmp_path / "b")], input="x1\nx2\nx3\nx4\n")
+    assert r.exit_code == 3 and "E-RES-003" in r.stderr and "（2/3 回目）" in r.stderr and "3/3" not in r.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_file_given_by_mistake_is_not_read_whole(tmp_path):
+    """decrypt / request check stat a file before reading it: a 3 GiB file costs nothing."""
+    from typer.testing import CliRunner
+
+    from bulktool.cli import app
+
+    huge = tmp_path / "huge.zip"
+    with open(huge, "wb") as fh:
+        fh.truncate(3 * 1024 ** 3)  # sparse
+    for args in (["decrypt", str(huge), "--out", str(tmp_path / "o"), "--password-file", str(huge)],
+                 ["request", "check", str(huge)]):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2 and "E-USE-005" in r.stderr, r.stderr

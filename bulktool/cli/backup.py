@@ -55,7 +55,7 @@ def backup_verify(file: Path = FileArg, key: str = KeyOpt, passphrase_file: Opti
     """バックアップを回復用の秘密鍵で開き、目録のハッシュ・中の管理簿と操作履歴を検証する（何も書き込まない）。
 
     作業領域・操作者は不要。終了コード 0: 正常。3: 壊れている・改ざん・検証失敗。"""
-    data = read_input(str(file))
+    data = read_input(str(file), None)
     v = backup.verify(data, file.name, read_input(key), _key_passphrase(passphrase_file))
     _describe(v)
     console.print("バックアップを検証しました: すべて正常です。")
@@ -79,7 +79,7 @@ def backup_restore(file: Path = FileArg, key: str = KeyOpt, passphrase_file: Opt
     """バックアップを検証してから、新しい空のフォルダに作業領域として復元する。
 
     作業領域・操作者は不要（回復用の秘密鍵とそのパスフレーズで開く）。復元後は ledger verify で確認する。"""
-    data = read_input(str(file))
+    data = read_input(str(file), None)
     done = backup.restore(data, file.name, read_input(key), _key_passphrase(passphrase_file), home, clock())
     _describe(done.verified)
     console.print(f"作業領域 {done.home} に復元しました。{done.store_note}。", markup=False)

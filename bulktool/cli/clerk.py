@@ -12,8 +12,8 @@ import typer
 
 from bulktool import keys
 from bulktool import receipt as receipt_proof
-from bulktool.cli.common import (KeyFile, KeyPassFile, PasswordFile, clock, console, handles_errors, parse_day,
-                                 read_input, read_secret)
+from bulktool.cli.common import (BIG_FILE, KeyFile, KeyPassFile, PasswordFile, clock, console, err_console,
+                                 handles_errors, parse_day, read_input, read_secret)
 from bulktool.cli.root import app
 from bulktool.department import (
     check_request_password,
@@ -56,7 +56,7 @@ def request_check(table: Table):
     """照会元: 検索条件の表を、端末の exchange と同じ規則で点検する（照会はしない）。
 
     終了コード 0: すべての行が照会される。1: 入力エラー（90）になる行がある、または表全体が受け付けられない。"""
-    result = check_table(table.name, read_input(str(table)))
+    result = check_table(table.name, read_input(str(table), BIG_FILE))
     console.print(f"{result.rows} 行を点検しました（文字コード: {result.encoding}）。")
     if not result.errors:
         console.print("すべての行が照会されます（入力エラーになる行はありません）。")
@@ -86,7 +86,7 @@ def request_zip(table: Table, out: Path = typer.Option(..., "--out", metavar="FI
     if out.exists():
         raise BulkError("E-RES-002", path=str(out))
     check_outgoing(out.name, request_no)
-    data = read_input(str(table))
+    data = read_input(str(table), BIG_FILE)
     result = check_table(table.name, data)  # refused whole: the terminal's own code, before any password
     irai = irai_json(department=department, purpose=purpose, request_no=request_no, as_of=day)
     password = read_secret(password_file, "照会ファイルのパスワード（12 文字以上）", confirm=True,
@@ -110,7 +110,7 @@ def request_seal(table: Table,
                  passphrase_file: KeyPassFile = None):
     """照会元: 検索条件の表を端末あてに封緘する（照会元の鍵で署名）。"""
     check_outgoing(out.name)
-    data = read_input(str(table))
+    data = read_input(str(table), BIG_FILE)
     kp = keys.open_private(read_input(str(key)), read_secret(passphrase_file, "秘密鍵のパスフレーズ",
                                                              option="--passphrase-file"))
     terminal = keys.read_public(read_input(str(to)))
@@ -119,13 +119,16 @@ def request_seal(table: Table,
     console.print(f"封緘した照会ファイルを作成しました: {out}（端末鍵 {terminal.fingerprint}）")
 
 
+PASSWORD_TRIES = 3
+
+
 def _key_passphrase(passphrase_file):
     """The passphrase of the department's private key files, asked (or read) once per command."""
     return functools.cache(lambda: read_secret(passphrase_file, "秘密鍵のパスフレーズ", option="--passphrase-file"))
 
 
 def _open(file: Path, password_file, key, passphrase_file, terminal_key, secret=None):
-    data = read_input(str(file))
+    data = read_input(str(file), BIG_FILE)
     terminal = keys.read_public(read_input(terminal_key)) if terminal_key else None
     secret = secret or _key_passphrase(passphrase_file)
     kp = None
@@ -133,7 +136,16 @@ def _open(file: Path, password_file, key, passphrase_file, terminal_key, secret=
     if key is not None:
         kp = keys.open_private(read_input(str(key)), secret())
     elif file.suffix.lower() == ".zip" or password_file is not None:
-        password = read_secret(password_file, "照会結果パスワード", option="--password-file").decode("utf-8")
+        # typed at the prompt, a mistyped password may be typed again (3 tries, as at the terminal)
+        for attempt in range(1, 1 + (1 if password_file is not None else PASSWORD_TRIES)):
+            password = read_secret(password_file, "照会結果パスワード", option="--password-file").decode("utf-8")
+            try:
+                return open_result(data, file.name, password=password, keys=None, terminal=terminal), terminal, data
+            except BulkError as err:
+                if getattr(err, "cause", None) != "E-CON-004" or attempt == PASSWORD_TRIES or password_file is not None:
+                    raise
+                err_console.print(f"パスワードが違います（{attempt}/{PASSWORD_TRIES} 回目）。受渡票の手書きのパスワードを"
+                              "もう一度入力してください。", style="yellow")
     else:
         raise BulkError("E-USE-001", option="--key", value="（封緘ファイルには --key が必要です）")
     return open_result(data, file.name, password=password, keys=kp, terminal=terminal), terminal, data

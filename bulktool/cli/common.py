@@ -19,6 +19,7 @@ from rich.text import Text
 
 from bulktool.app import Command, logged_in
 from bulktool.clock import Clock, SystemClock
+from bulktool.containers.limits import DEFAULT_LIMITS
 from bulktool.messages import BulkError
 
 # soft_wrap: rich never breaks a printed line itself (the terminal may): a fingerprint to compare
@@ -212,17 +213,32 @@ def passphrase(file: Optional[str]) -> bytes:
     return read_secret(file, "パスフレーズ", option="--passphrase-file")
 
 
-def read_input(path: str) -> bytes:
-    """A file option's content; `-` reads standard input."""
+# A file option's content is read whole; its size is checked first (a 3 GiB file given by mistake
+# or malice must not take 3 GiB). Keys, passwords, receipts, inventories: SMALL_FILE. Tables and
+# results: BIG_FILE, the terminal's own request limit. Ledger exports and backups: no limit.
+SMALL_FILE = 16 * 1024 * 1024
+BIG_FILE = DEFAULT_LIMITS.max_request_bytes
+
+
+def read_input(path: str, limit: int | None = SMALL_FILE) -> bytes:
+    """A file option's content, never more than `limit` bytes (E-USE-005, checked by stat before
+    the file is opened); `-` reads standard input."""
     if path == "-":
         if _stdin_used:
             raise BulkError("E-USE-003")
         _stdin_used.append(path)
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError:
-        raise BulkError("E-USE-002", path=path) from None
+        data = sys.stdin.buffer.read() if limit is None else sys.stdin.buffer.read(limit + 1)
+    else:
+        try:
+            if limit is not None and Path(path).stat().st_size > limit:
+                raise BulkError("E-USE-005", path=path, limit=limit)
+            with open(path, "rb") as fh:
+                data = fh.read() if limit is None else fh.read(limit + 1)
+        except OSError:
+            raise BulkError("E-USE-002", path=path) from None
+    if limit is not None and len(data) > limit:
+        raise BulkError("E-USE-005", path=path, limit=limit)
+    return data
 
 
 def parse_day(value: Optional[str], option: str) -> Optional[date]:

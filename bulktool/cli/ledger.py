@@ -92,7 +92,7 @@ def ledger_verify(terminal_key: Optional[str] = typer.Option(None, "--terminal-k
         # An auditor's own PC: the export and the terminal's public key suffice (contract §10).
         if not terminal_key:
             raise BulkError("E-USE-001", option="--terminal-key", value="（--file には端末の公開鍵が必要です）")
-        report, key = records.verify_exported(read_input(file), Path(file).name, read_input(terminal_key), cp)
+        report, key = records.verify_exported(read_input(file, None), Path(file).name, read_input(terminal_key), cp)
         what = f"管理簿の書き出し {file}"
     else:
         with session(home, operator, passphrase_file, "ledger verify") as s:
