@@ -11,6 +11,7 @@ any cell content.
 from __future__ import annotations
 
 import io
+import lzma
 import zipfile
 import zlib
 from datetime import date, datetime
@@ -68,7 +69,8 @@ def check_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
         if err.code not in _ZIP_REFUSALS:
             raise
         raise _xlsx_fail(_ZIP_REFUSALS[err.code].format(limits)) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, OSError, ValueError):
+        # ValueError: an entry's offset before the file's start (zipfile: "negative seek value")
         raise _xlsx_fail("ファイルが壊れています") from None
 
 
