@@ -528,3 +528,24 @@ def test_regression_xlsx_cut_at_its_first_byte_is_refused():
     data = _zip(BASE_PARTS, zipfile.ZIP_STORED)[1:]
     items, err = read_table("検索条件.xlsx", data)
     assert items is None and err.code == "E-REQ-008"
+
+
+def _central_directory(data: bytes) -> tuple[int, int]:
+    """(offset of the central directory, offset of the end record) of a zip."""
+    end = data.rfind(b"PK\x05\x06")
+    return int.from_bytes(data[end + 16:end + 20], "little"), end
+
+
+def test_regression_a_zip_whose_directory_drops_an_entry_is_refused():
+    """aeszip.read_entries read a request with a one-bit change in its central directory as the
+    table alone, 依頼票.json silently gone (found by the damaged-container property: the first
+    entry's comment length became 256, which swallowed the rest of the directory). Refused as a
+    damaged ZIP (E-CON-011)."""
+    cd, _ = _central_directory(REAL_ZIP)
+    comment_high_byte = cd + 33  # central directory record: file comment length at 32–33
+    damaged = bytearray(REAL_ZIP)
+    damaged[comment_high_byte] ^= 1
+    with zipfile.ZipFile(io.BytesIO(bytes(damaged))) as zf:
+        assert [i.filename for i in zf.infolist()] == ["検索条件.csv"]  # what zipfile lists
+    files, err = open_container("依頼.zip", bytes(damaged))
+    assert files is None and err.code == "E-CON-011"

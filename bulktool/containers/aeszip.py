@@ -134,6 +134,8 @@ def read_entries(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS, 
     except Exception:  # pyzipper's own BadZipFile, struct errors, …: not a readable zip
         raise BulkError("E-CON-011") from None
     with zf:
+        if not _all_entries_listed(data, zf):
+            raise BulkError("E-CON-011")
         members = check_members(zf.infolist(), limits, require_aes=True)
         if check is not None:
             check([base for _, base in members])  # refuse on names before decrypting anything
@@ -156,6 +158,18 @@ def read_entries(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS, 
             budget -= len(content)
             entries.append((base, content))
     return entries
+
+
+def _all_entries_listed(data: bytes, zf: zipfile.ZipFile) -> bool:
+    """Whether the central directory listed as many entries as the end record counts. A damaged
+    directory (one entry's comment length, or the directory's size, changed) otherwise ends the
+    listing early and silently drops an entry such as 依頼票.json: AES ZIP authenticates each
+    entry's contents, not the archive's directory."""
+    try:
+        end = zipfile._EndRecData(io.BytesIO(data))  # the end record, Zip64 included (stdlib, private)
+    except (OSError, ValueError):
+        return False
+    return end is not None and end[zipfile._ECD_ENTRIES_TOTAL] == len(zf.infolist())
 
 
 class _Utf8Info(pyzipper.zipfile_aes.AESZipInfo):
