@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 import shutil
 import sqlite3
 import sys
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 
 from bulktool.ledger import ENTRY_FIELDS, HASHED_FIELDS, Ledger, entry_hash, sign_entry, verify_chain
 from bulktool.ledger.chain import GENESIS_PREV
-from bulktool.ledger.storage import EXPORT_COLUMNS, export_row, read_export_csv, verify_export
+from bulktool.ledger.storage import EXPORT_COLUMNS, export_row, verify_export
 from bulktool.messages import BulkError
 from bulktool.tables import rows_to_csv
 
@@ -203,7 +204,7 @@ def test_a_changed_chain_never_verifies(written, data):
 # --- 4b. the SQLite file ---------------------------------------------------------------------
 COLUMNS = ENTRY_FIELDS
 sql_values = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=False), st.text(max_size=20),
-                       st.binary(max_size=20), json_values.map(lambda v: __import__("json").dumps(v)),
+                       st.binary(max_size=20), json_values.map(lambda v: json.dumps(v)),
                        deep_depths.map(nested_text))
 sql_edits = st.lists(st.one_of(
     st.tuples(st.just("update"), st.integers(1, N), st.sampled_from(COLUMNS), sql_values),
@@ -307,7 +308,7 @@ def export_edits(draw, written: dict) -> bytes:
                 st.sampled_from([row[c] for row in rows if len(row) > c])))
         elif op == "canonical" and len(rows[r]) == len(EXPORT_COLUMNS):
             c = EXPORT_COLUMNS.index("正準形")
-            rows[r][c] = draw(st.one_of(json_values.map(lambda v: __import__("json").dumps(v, ensure_ascii=False)),
+            rows[r][c] = draw(st.one_of(json_values.map(lambda v: json.dumps(v, ensure_ascii=False)),
                                         deep_depths.map(nested_text),
                                         deep_depths.map(lambda d: rows[r][c].replace('"note":', '"note":' + "[" * d, 1)
                                                         .replace(',"operator_id"', "]" * d + ',"operator_id"', 1))))

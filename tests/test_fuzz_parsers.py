@@ -27,7 +27,7 @@ import json
 import lzma
 import sys
 import zipfile
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from xml.sax.saxutils import escape
 
