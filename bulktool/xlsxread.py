@@ -21,6 +21,7 @@ from bulktool.containers import zipguard
 from bulktool.containers.limits import DEFAULT_LIMITS, Limits
 from bulktool.messages import BulkError
 
+SHEET_MAX_ROWS = 1_048_576  # the rows of an Excel sheet (results.XLSX_MAX_ROWS)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _NESTED = (".zip", ".xlsx", ".xlsm", ".xls", ".7z", ".rar", ".gz", ".cab", ".bin", ".jar")
 
@@ -51,7 +52,7 @@ def check_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
         raise _xlsx_fail("パスワード付きのファイルか .xls 形式です。パスワードを外し .xlsx 形式で保存してください")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):  # NotImplemented: "zip file version 6.4"
         raise _xlsx_fail("xlsx（ZIP）として読めません") from None
     try:
         with zf:
@@ -119,6 +120,8 @@ def xlsx_rows(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[in
             if row is None:
                 return
             n += 1
+            if n > SHEET_MAX_ROWS:  # a row number past Excel's last row: openpyxl yields every row before it
+                raise _xlsx_fail(f"行番号が Excel の上限（{SHEET_MAX_ROWS} 行）を超えています")
             yield n, [_cell(v) for v in row]
     finally:
         wb.close()

@@ -271,7 +271,8 @@ def cell_xml(draw) -> str:
 def sheet_xml(draw) -> bytes:
     rows = []
     for cs in draw(st.lists(st.lists(cell_xml(), max_size=5), max_size=5)):
-        r = draw(st.one_of(st.none(), st.integers(-1, 2_000_000).map(str), xml_text))
+        # row numbers stay small here: one far past the sheet's end is its own regression test (slow)
+        r = draw(st.one_of(st.none(), st.integers(-1, 3000).map(str), xml_text))
         attr = "" if r is None else f' r="{r}"'
         rows.append(f'<row{attr}>{"".join(cs)}</row>')
     dim = draw(st.sampled_from(["", '<dimension ref="A1:B2"/>', '<dimension ref="A1:XFD1048576"/>',
@@ -567,5 +568,44 @@ def test_regression_a_zip_whose_directory_drops_an_entry_is_refused():
     damaged[comment_high_byte] ^= 1
     with zipfile.ZipFile(io.BytesIO(bytes(damaged))) as zf:
         assert [i.filename for i in zf.infolist()] == ["検索条件.csv"]  # what zipfile lists
+    files, err = open_container("依頼.zip", bytes(damaged))
+    assert files is None and err.code == "E-CON-011"
+
+
+def _sheet_with_row(r: int) -> bytes:
+    sheet = (f'<worksheet xmlns="{NS}"><sheetData>{HEADER_ROW}<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>1</t>'
+             '</is></c></row></sheetData></worksheet>')
+    return _zip({**BASE_PARTS, SHEET: sheet.encode()})
+
+
+def test_regression_an_xlsx_row_far_past_the_sheet_end_is_refused():
+    """xlsxread.xlsx_rows read a 5 KB workbook whose second row is numbered 100,000,000 for as
+    long as it took openpyxl to yield every empty row before it (and kept each as a pending blank
+    line): hours and gigabytes (found by the random-sheet property; the worker ran out of memory).
+    Refused (E-REQ-008) once the rows pass Excel's last row."""
+    items, err = read_table("検索条件.xlsx", _sheet_with_row(100_000_000), Limits())
+    assert items is None and err.code == "E-REQ-008" and "1048576" in err.message
+
+
+def test_regression_an_xlsx_needing_zip_version_6_4_is_refused():
+    """xlsxread.check_xlsx let NotImplementedError ("zip file version 6.4") out of zipfile.ZipFile
+    for a directory record whose version-needed field was damaged (found by the damaged-xlsx
+    property)."""
+    data = bytearray(_zip(BASE_PARTS))
+    cd, _ = _central_directory(bytes(data))
+    data[cd + 6] = 64  # central directory record: version needed to extract, 6.4
+    items, err = read_table("検索条件.xlsx", bytes(data))
+    assert items is None and err.code == "E-REQ-008"
+
+
+def test_regression_a_zip_whose_directory_lost_its_utf8_flag_is_refused():
+    """aeszip.read_entries read 検索条件.csv as 讀懃ｴ｢譚｡莉ｶ.csv when one bit of the directory record
+    (the UTF-8 names flag) was flipped: pyzipper checks the local header's name by the directory's
+    flag (found by the damaged-container property). Refused: the two headers disagree (E-CON-011)."""
+    cd, _ = _central_directory(REAL_ZIP)
+    damaged = bytearray(REAL_ZIP)
+    damaged[cd + 9] ^= 0x08  # central directory record: flags at 8–9, bit 11 in the high byte
+    with pyzipper.AESZipFile(io.BytesIO(bytes(damaged))) as zf:
+        assert zf.infolist()[0].filename != "検索条件.csv"
     files, err = open_container("依頼.zip", bytes(damaged))
     assert files is None and err.code == "E-CON-011"

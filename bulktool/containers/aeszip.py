@@ -134,7 +134,7 @@ def read_entries(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS, 
     except Exception:  # pyzipper's own BadZipFile, struct errors, …: not a readable zip
         raise BulkError("E-CON-011") from None
     with zf:
-        if not _all_entries_listed(data, zf):
+        if not _all_entries_listed(data, zf) or not _name_flags_agree(data, zf.infolist()):
             raise BulkError("E-CON-011")
         members = check_members(zf.infolist(), limits, require_aes=True)
         if check is not None:
@@ -170,6 +170,17 @@ def _all_entries_listed(data: bytes, zf: zipfile.ZipFile) -> bool:
     except (OSError, ValueError):
         return False
     return end is not None and end[zipfile._ECD_ENTRIES_TOTAL] == len(zf.infolist())
+
+
+def _name_flags_agree(data: bytes, infos: list[zipfile.ZipInfo]) -> bool:
+    """Whether each entry's local header sets the UTF-8 names flag (bit 11) as its directory record
+    does. pyzipper decodes both names by the directory's flag, so a flipped flag there would
+    silently read 検索条件.csv as CP932 mojibake (entry_name)."""
+    for info in infos:
+        local = data[info.header_offset + 6:info.header_offset + 8] if info.header_offset >= 0 else b""
+        if len(local) == 2 and (int.from_bytes(local, "little") ^ info.flag_bits) & 0x800:
+            return False
+    return True
 
 
 class _Utf8Info(pyzipper.zipfile_aes.AESZipInfo):
