@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import lzma
+import warnings
 import zipfile
 import zlib
 from datetime import date, datetime
@@ -100,7 +101,9 @@ def xlsx_rows(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[in
     from openpyxl import load_workbook  # defusedxml is installed: openpyxl parses through it
 
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        with warnings.catch_warnings():  # openpyxl warns about odd parts on stderr: not for the screen
+            warnings.simplefilter("ignore")
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken file
         raise _xlsx_fail(f"Excel ファイルとして開けません（{type(exc).__name__}）") from None
     try:
