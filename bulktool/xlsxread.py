@@ -13,6 +13,8 @@ any cell content.
 from __future__ import annotations
 
 import io
+import lzma
+import warnings
 import zipfile
 import zlib
 from datetime import date, datetime
@@ -23,6 +25,7 @@ from bulktool.containers import zipguard
 from bulktool.containers.limits import DEFAULT_LIMITS, Limits
 from bulktool.messages import BulkError
 
+SHEET_MAX_ROWS = 1_048_576  # the rows of an Excel sheet (results.XLSX_MAX_ROWS)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _NESTED = (".zip", ".xlsx", ".xlsm", ".xls", ".7z", ".rar", ".gz", ".cab", ".bin", ".jar")
 
@@ -53,7 +56,7 @@ def check_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
         raise _xlsx_fail("パスワード付きのファイルか .xls 形式です。パスワードを外し .xlsx 形式で保存してください")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError):  # NotImplemented: "zip file version 6.4"
         raise _xlsx_fail("xlsx（ZIP）として読めません") from None
     try:
         with zf:
@@ -76,7 +79,8 @@ def check_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
         if err.code not in _ZIP_REFUSALS:
             raise
         raise _xlsx_fail(_ZIP_REFUSALS[err.code].format(limits)) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError):
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, OSError, ValueError):
+        # ValueError: an entry's offset before the file's start (zipfile: "negative seek value")
         raise _xlsx_fail("ファイルが壊れています") from None
 
 
@@ -193,7 +197,9 @@ def xlsx_rows(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[in
     from openpyxl import load_workbook  # defusedxml is installed: openpyxl parses through it
 
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        with warnings.catch_warnings():  # openpyxl warns about odd parts on stderr: not for the screen
+            warnings.simplefilter("ignore")
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken file
         raise _xlsx_fail(f"Excel ファイルとして開けません（{type(exc).__name__}）") from None
     try:
@@ -213,6 +219,8 @@ def xlsx_rows(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Iterator[tuple[in
             if row is None:
                 return
             n += 1
+            if n > SHEET_MAX_ROWS:  # a row number past Excel's last row: openpyxl yields every row before it
+                raise _xlsx_fail(f"行番号が Excel の上限（{SHEET_MAX_ROWS} 行）を超えています")
             yield n, [_cell(v) for v in row]
     finally:
         wb.close()

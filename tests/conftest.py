@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from bulktool.checkdigit import with_check_digit
@@ -21,6 +22,14 @@ from bulktool.clock import Clock, FixedClock, SystemClock
 from bulktool.registry import fiscal_year_end
 
 import pgcluster
+
+# Hypothesis: one profile for the suite (CI on 2 shared cores): no deadline (a busy machine makes
+# timings meaningless), the failing example's blob printed for reproduction. The property tests
+# of tests/test_fuzz_*.py size their example counts from the loaded profile's max_examples
+# (`fuzz` runs them 20 times longer: HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_fuzz_parsers.py).
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.register_profile("fuzz", deadline=None, print_blob=True, max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # The suite's clock: fixed, so that no test expires with the calendar; every date a fixture
 # writes (training dates above all) is derived from it. A test may pass another clock

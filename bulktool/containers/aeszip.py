@@ -144,6 +144,8 @@ def read_entries(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS, 
     except Exception:  # pyzipper's own BadZipFile, struct errors, …: not a readable zip
         raise BulkError("E-CON-011") from None
     with zf:
+        if not _all_entries_listed(data, zf) or not _name_flags_agree(data, zf.infolist()):
+            raise BulkError("E-CON-011")
         members = check_members(zf.infolist(), limits, require_aes=True)
         if check is not None:
             check([base for _, base in members])  # refuse on names before decrypting anything
@@ -166,6 +168,29 @@ def read_entries(data: bytes, password: bytes, limits: Limits = DEFAULT_LIMITS, 
             budget -= len(content)
             entries.append((base, content))
     return entries
+
+
+def _all_entries_listed(data: bytes, zf: zipfile.ZipFile) -> bool:
+    """Whether the central directory listed as many entries as the end record counts. A damaged
+    directory (one entry's comment length, or the directory's size, changed) otherwise ends the
+    listing early and silently drops an entry such as 依頼票.json: AES ZIP authenticates each
+    entry's contents, not the archive's directory."""
+    try:
+        end = zipfile._EndRecData(io.BytesIO(data))  # the end record, Zip64 included (stdlib, private)
+    except (OSError, ValueError):
+        return False
+    return end is not None and end[zipfile._ECD_ENTRIES_TOTAL] == len(zf.infolist())
+
+
+def _name_flags_agree(data: bytes, infos: list[zipfile.ZipInfo]) -> bool:
+    """Whether each entry's local header sets the UTF-8 names flag (bit 11) as its directory record
+    does. pyzipper decodes both names by the directory's flag, so a flipped flag there would
+    silently read 検索条件.csv as CP932 mojibake (entry_name)."""
+    for info in infos:
+        local = data[info.header_offset + 6:info.header_offset + 8] if info.header_offset >= 0 else b""
+        if len(local) == 2 and (int.from_bytes(local, "little") ^ info.flag_bits) & 0x800:
+            return False
+    return True
 
 
 class _Utf8Info(pyzipper.zipfile_aes.AESZipInfo):

@@ -137,7 +137,7 @@ def _link_fault(e: dict, pos: int, prev: str) -> tuple[str | None, str | None]:
         return None, "前ハッシュが直前の記録のハッシュと一致しません（記録の削除・挿入・並べ替え）"
     try:
         h = entry_hash(e, prev)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: a value nested past the limit
         return None, "記録の形式が不正です（改ざんまたは破損）"
     if h != e.get("hash"):
         return None, "記録の内容がハッシュと一致しません（改ざん）"
@@ -196,7 +196,10 @@ def verify_entries(entries: Iterable[dict], check_signatures: SignatureCheck | N
 
 
 def _short(value: object) -> str:
-    text = str(value)
+    try:
+        text = str(value)
+    except (RecursionError, ValueError):  # nested past the limit; an int of more than 4300 digits
+        text = type(value).__name__
     return text if len(text) <= 12 else text[:12] + "…"
 
 

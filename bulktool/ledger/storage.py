@@ -57,7 +57,7 @@ def _from_json(text: object) -> object:
         return None
     try:
         return json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: nested past the limit
         return text  # damaged: left as text, so that its hash no longer matches
 
 
@@ -207,7 +207,7 @@ def export_row(e: dict) -> dict:
     counts = e.get("counts") if isinstance(e.get("counts"), dict) else {}
     try:
         body = canonical(e, e.get("prev_hash")).decode("utf-8")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         body = ""
     values = (e.get("seq"), e.get("timestamp"), e.get("event"), e.get("operator_id"), e.get("terminal_id"),
               e.get("media_id"), e.get("department"), e.get("purpose"), e.get("approval_no"), e.get("request_no"),
@@ -247,7 +247,7 @@ def read_export_csv(data: bytes, name: str = "書き出し") -> list[tuple[dict,
             body = json.loads(cells[CANONICAL_COLUMN])
             if not isinstance(body, dict) or not required <= set(body) <= set(HASHED_FIELDS):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested past the limit
             out.append(({"seq": None}, CANONICAL_COLUMN))
             continue
         entry = {k: body.get(k) for k in HASHED_FIELDS}
@@ -255,7 +255,11 @@ def read_export_csv(data: bytes, name: str = "書き出し") -> list[tuple[dict,
         if len(row) != len(EXPORT_COLUMNS):
             out.append((entry, "（列の数）"))
             continue
-        expected = export_row(entry)
+        try:
+            expected = export_row(entry)
+        except RecursionError:  # a value nested so deep that it cannot be written back
+            out.append((entry, CANONICAL_COLUMN))
+            continue
         wrong = next((c for c in EXPORT_COLUMNS if neutralise(str(expected[c])) != cells[c]), None)
         out.append((entry, wrong))
     return out
