@@ -26,7 +26,7 @@ MESSAGES: dict[str, tuple[int, str]] = {
     "E-WS-004": (3, "作業領域の設定ファイルが壊れています（{detail}）。"),
     # --- operators and login (E-AUTH) ---
     "E-AUTH-001": (1, "操作者ID {operator} は登録されていません。"),
-    "E-AUTH-002": (1, "パスフレーズが違います（操作者ID {operator}、連続失敗 {failures} 回）。"),
+    "E-AUTH-002": (1, "操作者ID {operator} またはパスフレーズが違います（5 回続けて誤るとロックされます）。"),
     "E-AUTH-003": (1, "操作者ID {operator} はロックされています。管理者に operator unlock を依頼してください。"),
     "E-AUTH-004": (1, "操作者ID {operator} は失効しています。"),
     "E-AUTH-005": (1, "操作者ID {operator} の研修受講日（{trained_on}）が未到来です。研修受講後に操作できます。"),

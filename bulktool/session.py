@@ -54,7 +54,8 @@ def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase
     op = registry.operator(operator_id)
     if op is None:
         wsmod.unwrap_kek(wsmod.dummy_slot(), passphrase, operator_id)  # the same work as a wrong passphrase
-        raise refuse(BulkError("E-AUTH-001", operator=operator_id))
+        refuse(BulkError("E-AUTH-001", operator=operator_id))  # the log tells them apart; the screen does not
+        raise BulkError("E-AUTH-002", operator=operator_id)
     refusal = op.refusal(clock.today())
     if refusal is not None:
         raise refuse(refusal)
@@ -65,7 +66,7 @@ def authenticate(ws: Workspace, registry: Registry, operator_id: str, passphrase
         failures = registry.fail_attempt(operator_id)
         if failures >= MAX_FAILURES:
             raise refuse(BulkError("E-AUTH-003", operator=operator_id))
-        raise refuse(BulkError("E-AUTH-002", operator=operator_id, failures=failures))
+        raise refuse(BulkError("E-AUTH-002", operator=operator_id))
     registry.update_operator(operator_id, failures=0)
     if not wsmod.slot_is_current(op.slot):  # an older, cheaper slot: rewritten with today's KDF
         registry.update_operator(operator_id, slot=wsmod.wrap_kek(kek, passphrase, operator_id))
