@@ -1,6 +1,7 @@
 """`bulktool demo` and the matching accuracy over a labelled, noisy request (issue: correctness)."""
 from __future__ import annotations
 
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from bulktool.cli import app
@@ -12,6 +13,9 @@ def test_demo_runs_without_prompts_and_explains_itself():
     r = CliRunner().invoke(app, ["demo", "--people", "1500", "--seed", "11"])
     assert r.exit_code == 0, r.output
     assert "別人への該当" in r.stdout and "管理簿" in r.stdout
+    banner = r.stdout.split("$ bulktool init")[0]
+    assert "（入力は不要です）" in banner  # whole, not cut at the window's edge
+    assert max(cell_len(line) for line in banner.splitlines()) <= 80
 
 
 def test_every_hit_is_the_right_person_on_a_noisy_labelled_request(tmp_path):

@@ -17,8 +17,8 @@ from bulktool.model import STATUS_LABELS, Status
 def demo(people: int = typer.Option(20_000, "--people", metavar="N", help="合成住民の人数"),
          seed: int = typer.Option(2026, "--seed", metavar="N", help="乱数の種（同じ種なら同じデータ）")):
     """合成データで一連の流れ（登録→照会→復号・検証→管理簿検証）を一時作業領域で実演する。"""
-    console.print(Panel("bulktool デモ: 架空の住民データで一括提供の流れを実演します（入力は不要です）",
-                        style="bold"))
+    console.print(Panel("bulktool デモ\n架空の住民データで一括提供の流れを実演します（入力は不要です）",
+                        style="bold", expand=False), soft_wrap=False)  # whole in 80 columns, never cut
 
     def say(cmd: str, what: str) -> None:
         console.print(f"[cyan]$ {cmd}[/]\n  → {what}")
