@@ -280,3 +280,13 @@ def test_an_approval_number_the_ledger_may_not_hold_stops_the_command_before_any
             "--password-file", str(pw), as_="op01")
     assert r.exit_code == 2 and "E-USE-004" in r.output
     assert ledger_rows(cli) == before
+
+
+@pytest.mark.parametrize("media_id", ["USB 1", "媒体１", "M-41617718330", "x" * 33, "M001;rm", ""])
+def test_a_media_id_that_is_not_a_label_is_refused_before_anything_is_written(cli, world, tmp_path, media_id):
+    d = tmp_path / "new-drive"
+    d.mkdir()
+    before = ledger_rows(cli)
+    r = cli("media", "register", str(d), "--media-id", media_id, "--department", "D01", as_="op01")
+    assert r.exit_code == 2 and "E-MED-031" in r.output and not any(d.iterdir())
+    assert ledger_rows(cli) == before

@@ -3,6 +3,8 @@ over, receipt, loans, erasure, disposal and loss — each a ledger entry. What f
 bulktool.custody's table; the drive's bytes are bulktool.drive's; this module puts them together."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,8 +38,15 @@ def identify(registry: Registry, terminal_pub: Ed25519PublicKey, path: Path, dep
     return media
 
 
+# A media ID, as the label on the drive and every entry about it carry it: letters, digits and
+# - _ . ; never a run of 11 or more digits (a resident's number) — the operator IDs' rule.
+MEDIA_ID = re.compile(r"(?!.*[0-9]{11})[A-Za-z0-9_.\-]{1,32}")
+
+
 def register(writer: LedgerWriter, registry: Registry, terminal: KeyPair, path: Path, media_id: str, department: str,
              device: Device = drive.device_info) -> Media:
+    if not MEDIA_ID.fullmatch(media_id):
+        raise BulkError("E-MED-031")
     if registry.department(department) is None:
         raise BulkError("E-DEP-001", department=department)
     drive.check_drive(path)
