@@ -53,7 +53,7 @@ def workspace(tmp_path_factory):
     stick = tmp / "stick"
     stick.mkdir()
     with logged_in(cli.home, "op01", b"op-pass-00001", "media register", clock=cli.clock) as s:
-        media.register(s.writer, s.registry, s.keys, stick, "M-SERIAL-0000000000000000000002", LONG_DEPARTMENT,
+        media.register(s.writer, s.registry, s.keys, stick, "M-SERIAL-00000000-00000000-00002", LONG_DEPARTMENT,
                        device=lambda p: ("USB DISK 3.2", LONG_SERIAL))
     cli.clock.set("2027-04-02T09:00:00+09:00")  # the loan's fiscal year is over: overdue
     return cli
@@ -96,7 +96,7 @@ def test_media_list_in_80_columns(workspace, narrow):
     out = workspace.ok("media", "list", as_="op01").stdout
     entries = re.findall(r"\b(\d+)\b", out)
     assert entries, out
-    check(out, [LONG_MEDIA, LONG_DEPARTMENT, LONG_SERIAL, "M-SERIAL-0000000000000000000002", "M001", "D01",
+    check(out, [LONG_MEDIA, LONG_DEPARTMENT, LONG_SERIAL, "M-SERIAL-00000000-00000000-00002", "M001", "D01",
                 "2027-03-31", "期限切れ"])
     lines = [line for line in out.splitlines() if LONG_MEDIA in line]
     assert lines, out
