@@ -118,3 +118,13 @@ def test_short_lists_stay_tables(workspace, monkeypatch):
     window(monkeypatch, 120)
     out = workspace.ok("operator", "list", as_="admin01").stdout
     assert any(LONG_OPERATOR in line and "セキュリティ責任者" in line and "有効" in line for line in out.splitlines()), out
+
+
+def test_ledger_and_oplog_lists_in_80_columns_with_the_longest_ids(workspace, narrow):
+    """The 管理簿 and the 操作履歴 with 32-character media, department and operator IDs: whole, one
+    block per record when a table would break them."""
+    workspace.ok("store", "stats", as_=LONG_OPERATOR)
+    out = workspace.ok("ledger", "list", as_="aud01").stdout
+    check(out, [LONG_MEDIA, LONG_DEPARTMENT, "M-SERIAL-00000000-00000000-00002", "媒体登録", "出力"])
+    out = workspace.ok("oplog", "list", as_="aud01").stdout
+    check(out, [LONG_OPERATOR, "store stats", "media register"])

@@ -5,13 +5,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich import box
-from rich.cells import cell_len
-from rich.table import Table
 
-from bulktool.cli.common import (DepartmentFilter, ExportFormat, ExportOut, Home, MediaFilter, Operator, PassFile,
-                                 Since, Until, console, counts_cell, export, handles_errors, parse_day, read_input,
-                                 screen_time, session)
+from bulktool.cli.common import (FIXED, TEXT, WORDS, DepartmentFilter, ExportFormat, ExportOut, Home, MediaFilter,
+                                 Operator, PassFile, Since, Until, console, counts_cell, export, handles_errors,
+                                 parse_day, print_list, read_input, screen_time, session)
 from bulktool.cli.root import app
 from bulktool.ledger import format_checkpoint, parse_checkpoint
 from bulktool.messages import BulkError
@@ -34,19 +31,14 @@ def ledger_list(event: Optional[str] = EventOpt, since: Since = None, until: Unt
     with session(home, operator, passphrase_file, "ledger list") as s:
         entries = list(records.filter_entries(s.ledger.entries(), event=event, since=since_day, until=until_day,
                                               media=media, department=department))
-    t = Table(title="管理簿", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     # Six short columns that never fold, then 詳細 (依頼番号, 決裁番号, the entry cited, error code,
-    # counts, 備考) as free text that folds: the list stays whole and readable in an 80-column window.
+    # counts, 備考) as free text that folds: a table in an 80-column window, or one block per entry
+    # when long IDs would not fit unbroken (print_list).
     rows = [(str(e["seq"]), screen_time(e["timestamp"]), e["event"], e.get("operator_id") or "",
              e.get("media_id") or "", " ".join(filter(None, (e.get("department"), e.get("purpose")))),
              _detail(e)) for e in entries]
-    for i, col in enumerate(("番号", "日時", "事象", "操作者", "媒体", "照会元・事務", "詳細")):
-        fixed = col != "詳細"
-        width = max([cell_len(col), *(cell_len(r[i]) for r in rows)]) if fixed else None
-        t.add_column(col, no_wrap=fixed, min_width=width, overflow="fold", justify="right" if i == 0 else "left")
-    for r in rows:
-        t.add_row(*r)
-    console.print(t)
+    print_list("管理簿", (("番号", FIXED), ("日時", FIXED), ("事象", FIXED), ("操作者", FIXED), ("媒体", FIXED),
+                        ("照会元・事務", WORDS), ("詳細", TEXT)), rows)
 
 
 def _detail(e: dict) -> str:

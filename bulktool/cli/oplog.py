@@ -5,13 +5,10 @@ from datetime import timedelta
 from typing import Optional
 
 import typer
-from rich import box
-from rich.cells import cell_len
-from rich.table import Table
 
-from bulktool.cli.common import (DepartmentFilter, ExportFormat, ExportOut, Home, MediaFilter, Operator, PassFile,
-                                 Since, Until, console, counts_cell, export, handles_errors, parse_day, screen_time,
-                                 session)
+from bulktool.cli.common import (FIXED, TEXT, DepartmentFilter, ExportFormat, ExportOut, Home, MediaFilter, Operator,
+                                 PassFile, Since, Until, console, counts_cell, export, handles_errors, parse_day,
+                                 print_list, screen_time, session)
 from bulktool.cli.root import app
 from bulktool.ledger import parse_checkpoint
 from bulktool.oplog import verify_against_ledger
@@ -32,9 +29,9 @@ def oplog_list(event: Optional[str] = typer.Option(None, "--event", metavar="EVE
     with session(home, operator, passphrase_file, "oplog list") as s:
         found = s.oplog.entries(since=since_day, until=until_day + timedelta(days=1) if until_day else None)
         lines = records.oplog_lines(found, list(s.ledger.entries()), event=event, media=media, department=department)
-    t = Table(title="操作履歴", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
     # Four short columns that never fold, then 詳細 (terminal, code, counts, and from the ledger
-    # the media, department, 依頼番号, entries and 備考) folding: whole in an 80-column window.
+    # the media, department, 依頼番号, entries and 備考) folding: whole in an 80-column window
+    # (print_list: a block per record when long IDs would not fit unbroken).
     rows = []
     for line in lines:
         e = line.record
@@ -42,13 +39,8 @@ def oplog_list(event: Optional[str] = typer.Option(None, "--event", metavar="EVE
                   line.detail()]
         rows.append((screen_time(str(e.get("timestamp", "")), seconds=True), str(e.get("operator_id") or ""),
                      str(e.get("command", "")), str(e.get("outcome", "")), "　".join(filter(None, detail))))
-    for i, col in enumerate(("日時", "操作者", "コマンド", "結果", "詳細")):
-        fixed = col != "詳細"
-        width = max([cell_len(col), *(cell_len(r[i]) for r in rows)]) if fixed else None
-        t.add_column(col, no_wrap=fixed, min_width=width, overflow="fold")
-    for r in rows:
-        t.add_row(*r)
-    console.print(t)
+    print_list("操作履歴", (("日時", FIXED), ("操作者", FIXED), ("コマンド", FIXED), ("結果", FIXED), ("詳細", TEXT)),
+               rows)
 
 
 @oplog_app.command("export")
