@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
+
 from chromium import console_errors, not_blank, render
 from conftest import exchange_ok, ledger_rows, put_zip_request
 
@@ -65,4 +67,13 @@ def test_report_without_inventory_says_so(cli, world, tmp_path):
     cli.ok("audit", "report", "--html", str(html), as_="aud01")
     page = html.read_text(encoding="utf-8")
     assert "突合は行っていません" in page and "<script" not in page
+    assert "<td>作成日時</td><td>2026-12-03 10:00:00（aud01）" in page  # the suite's clock, in Japan's time
     assert cli("audit", "report", "--html", str(html), "--since", "yesterday", as_="aud01").exit_code == 2
+
+
+@pytest.mark.parametrize("stamp, shown", [("2026-12-03T19:09:51+09:00", "2026-12-03 19:09:51"),
+                                          ("2026-12-03T10:09:51+00:00", "2026-12-03 10:09:51（UTC+00:00）")])
+def test_the_reports_time_is_plain_and_names_a_zone_other_than_japans(stamp, shown):
+    from bulktool.audit.report import _shown_time
+
+    assert _shown_time(stamp) == shown

@@ -144,7 +144,7 @@ def render(r: ReportInput) -> str:
     parts = ["<h1>一括提供（媒体連携）監査報告書</h1>",
              '<table class="meta">'
              f"<tr><td>対象期間</td><td>{escape(span)}</td></tr>"
-             f"<tr><td>作成日時</td><td>{escape(r.made_on.replace('T', ' '))}（{escape(r.made_by)}）</td></tr>"
+             f"<tr><td>作成日時</td><td>{escape(_shown_time(r.made_on))}（{escape(r.made_by)}）</td></tr>"
              f"<tr><td>端末ID</td><td>{escape(r.terminal_id)}</td></tr>"
              f'<tr><td>端末鍵</td><td class="hash">{escape(r.fingerprint)}</td></tr></table>',
              "<h2>1. 管理簿の検証</h2>",
@@ -203,3 +203,10 @@ def _last(entries: list[dict], media_id: str) -> str:
         if e.get("media_id") == media_id:
             last = e
     return f"{last['seq']} 番 {last.get('event')}（{_day(last)}）" if last else ""
+
+
+def _shown_time(stamp: str) -> str:
+    """「2026-12-03 19:09:51」, the zone named only when it is not Japan's (+09:00)."""
+    zone = stamp[19:]
+    return stamp[:19].replace("T", " ") + (f"（UTC{zone.replace('Z', '+00:00')}）" if zone and zone != "+09:00" else "")
+
