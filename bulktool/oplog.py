@@ -32,8 +32,8 @@ from bulktool.messages import BulkError
 # the chain itself, pure; its names are this module's too (callers import them from here)
 from bulktool.oplog_chain import (CHAIN_FIELDS, FIELDS, OplogReport, anchor_note, format_mark,  # noqa: F401
                                   head_note, ledgered_marks, record_hash, verify_records)
-from bulktool.retention import Retention
-from bulktool.sqlitedb import connect_private
+from bulktool.retention import Retention, years_before  # noqa: F401  (years_before: callers import it here too)
+from bulktool.sqlitedb import connect_private, each_row, immediate
 from bulktool.tables import rows_to_csv, rows_to_xlsx
 from bulktool.untrusted import looks_personal
 
@@ -62,14 +62,6 @@ CREATE TABLE IF NOT EXISTS oplog_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL
 # written before the chain); "anchor" — `N:HASH` of the latest purge: the first record kept (or
 # the next to be written) and the hash it follows. Neither is trusted by verification: the
 # anchor it starts from is the one the 管理簿's 履歴削除 recorded.
-
-
-def years_before(day: date, years: int) -> date:
-    """The same calendar day `years` earlier (29 February → 28 February)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 def purge_limit(today: date, retention_years: int = DEFAULT_RETENTION_YEARS) -> date:
@@ -142,14 +134,9 @@ class OperationLog:
                "outcome": outcome, "code": code,
                "counts": json.dumps(counts, ensure_ascii=False) if counts else None,
                "hashes": json.dumps(list(hashes)) if hashes else None, "detail": detail}
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             self._migrate_locked(timestamp, terminal_id)
             rid = self._append_locked(row)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return rid
 
     # --- the chain ---
@@ -209,26 +196,15 @@ class OperationLog:
         """Chain a log written before the chain existed (see `_migrate_locked`); a no-op once
         chained. `record` does it by itself; `oplog verify` and the audit call it first so that
         what they verify is the chained log."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             n = self._migrate_locked(timestamp, terminal_id)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return n
 
     def chain_rows(self) -> Iterator[dict]:
         """Every record as stored, with prev_hash and hash, in number order (for verification)."""
         cols = CHAIN_FIELDS + ("hash",)
-        cur = self.db.execute(f"SELECT {','.join(cols)} FROM oplog ORDER BY id")
-        cur.arraysize = 4096
-        while True:
-            rows = cur.fetchmany()
-            if not rows:
-                return
-            for row in rows:
-                yield dict(zip(cols, row))
+        for row in each_row(self.db.execute(f"SELECT {','.join(cols)} FROM oplog ORDER BY id")):
+            yield dict(zip(cols, row))
 
     def head(self) -> tuple[int, str] | None:
         """(number, own hash) of the last record, or None when the log is empty."""
@@ -298,8 +274,7 @@ class OperationLog:
         limit = purge_limit(today, retention_years)
         if before > limit:
             raise BulkError("E-LOG-001", before=before.isoformat(), limit=limit.isoformat(), years=retention_years)
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             keep = self.db.execute("SELECT min(id) FROM oplog WHERE timestamp >= ?", (before.isoformat(),)).fetchone()[0]
             if keep is None:
                 last = self.db.execute("SELECT id, hash FROM oplog ORDER BY id DESC LIMIT 1").fetchone()
@@ -311,10 +286,6 @@ class OperationLog:
                 removed = self.db.execute("DELETE FROM oplog WHERE id < ?", (keep,)).rowcount
             if removed and anchor is not None and anchor[1]:  # a log not yet chained has no anchor
                 self._set_meta("anchor", format_mark(*anchor))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return removed
 
 

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from bulktool.messages import BulkError
-from bulktool.sqlitedb import connect_private
+from bulktool.sqlitedb import connect_private, immediate
 
 ROLES = ("operator", "administrator", "security", "auditor")
 ROLE_LABELS = {"operator": "操作者", "administrator": "管理者", "security": "セキュリティ責任者", "auditor": "監査者"}
@@ -187,31 +187,21 @@ class Registry:
         processes: an attempt counts as a failure until it proves right (`update_operator(...,
         failures=0)`), so parallel guesses are bounded like sequential ones. False when
         MAX_FAILURES attempts are already spent or in flight: the account is locked."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             row = self.db.execute("SELECT failures, locked FROM operators WHERE operator_id = ?",
                                   (operator_id,)).fetchone()
             allowed = row is not None and not row[1] and row[0] < MAX_FAILURES
             if allowed:
                 self.db.execute("UPDATE operators SET failures = failures + 1 WHERE operator_id = ?", (operator_id,))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return allowed
 
     def fail_attempt(self, operator_id: str) -> int:
         """A reserved attempt proved wrong: lock at MAX_FAILURES. Returns the failure count."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             self.db.execute("UPDATE operators SET locked = CASE WHEN failures >= ? THEN 1 ELSE locked END "
                             "WHERE operator_id = ?", (MAX_FAILURES, operator_id))
             (count,) = self.db.execute("SELECT failures FROM operators WHERE operator_id = ?",
                                        (operator_id,)).fetchone()
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return count
 
     def valid_administrators(self, today: date) -> list[Operator]:

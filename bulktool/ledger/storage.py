@@ -18,7 +18,7 @@ from bulktool.ledger.chain import (CLOSING_EVENTS, ENTRY_FIELDS, GENESIS_PREV, H
                                    validate_fields)
 from bulktool.ledger.signatures import verify_chain
 from bulktool.messages import BulkError
-from bulktool.sqlitedb import connect_private
+from bulktool.sqlitedb import connect_private, each_row, immediate
 from bulktool.tables import FORMULA_STARTS, neutralise, rows_to_csv, rows_to_xlsx
 
 EXPORT_COLUMNS = ("番号", "日時", "事象", "操作者ID", "端末ID", "媒体ID", "照会元", "事務", "決裁番号", "依頼番号",
@@ -99,8 +99,7 @@ class Ledger:
         never fork or gap the chain; a busy ledger is waited for up to `busy_timeout` seconds."""
         validate_fields(fields)
         check_timestamp(timestamp)
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             row = self.db.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS_PREV)
             entry = {k: fields.get(k) for k in HASHED_FIELDS}
@@ -112,22 +111,12 @@ class Ledger:
             values = [_to_json(entry[k]) if k in JSON_FIELDS else entry[k] for k in ENTRY_FIELDS]
             self.db.execute(f"INSERT INTO entries ({','.join(ENTRY_FIELDS)}) VALUES ({','.join('?' * len(ENTRY_FIELDS))})",
                             values)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return entry
 
     def entries(self, start: int = 1) -> Iterator[dict]:
         """Every entry from number `start`, in order, as dicts of ENTRY_FIELDS."""
-        cur = self.db.execute(f"{_SELECT} WHERE seq >= ? ORDER BY seq", (start,))
-        cur.arraysize = 4096
-        while True:
-            rows = cur.fetchmany()
-            if not rows:
-                return
-            for row in rows:
-                yield _row_to_entry(row)
+        for row in each_row(self.db.execute(f"{_SELECT} WHERE seq >= ? ORDER BY seq", (start,))):
+            yield _row_to_entry(row)
 
     def get(self, seq: int) -> dict | None:
         """Entry number `seq`, or None."""

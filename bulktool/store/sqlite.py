@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from bulktool.messages import BulkError
 from bulktool.model import FUHYO_STATUS_REMOVED, REMOVAL_REASONS, REMOVAL_SUFFIX
+from bulktool.sqlitedb import immediate
 from bulktool.store.backend import PRIMARY_KEYS, PROVISION_KEYS, InForce, Row, Versions
 from bulktool.store.layout import PACKED, load_columns, rows_from_text
 from bulktool.store.layout import stored_columns, tuples as _layout, unpack  # noqa: F401  (tests and benchmarks)
@@ -254,13 +255,8 @@ class SqliteStore:
                 count += 1
                 yield tuple(r[k] for k in PROVISION_KEYS)
 
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             self.db.executemany(f"INSERT INTO provisions VALUES ({','.join('?' * len(PROVISION_KEYS))})", tuples())
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
         return count
 
     def provisions_for(self, jumin_code: str, since: date | str | None = None) -> list[dict]:
@@ -274,15 +270,10 @@ class SqliteStore:
 
     def purge_provisions(self, before: date, confirm: Callable[[int], None]) -> int:
         self.db.execute("CREATE INDEX IF NOT EXISTS provisions_date ON provisions(provided_on)")  # older stores
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self.db):
             count = self.db.execute("DELETE FROM provisions WHERE provided_on < ?", (_iso(before),)).rowcount
             if count:
                 confirm(count)
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
         return count
 
     # --- statistics (counts only) ---------------------------------------------------------
