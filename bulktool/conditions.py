@@ -32,7 +32,7 @@ from typing import Iterable, Iterator
 
 import jaconv
 
-from bulktool import normalize
+from bulktool import normalize, untrusted
 from bulktool.checkdigit import valid_jumin_code, valid_kojin_bango
 from bulktool.containers.limits import DEFAULT_LIMITS, Limits
 from bulktool.messages import BulkError
@@ -134,11 +134,13 @@ def _resembles(name: str) -> list[str]:
     return [keys[k] for k in difflib.get_close_matches(key(name), list(keys), n=1, cutoff=0.5)]
 
 
-def check_header(cells: Iterable[object]) -> list[str]:
+def check_header(cells: Iterable[object], *, own_table: bool = False) -> list[str]:
     """The header's column names (trimmed, BOM stripped, trailing empty cells dropped), or a
     refusal of the whole file: E-REQ-002 (none, or no known column at all: the header row is
     missing), E-REQ-003 (unknown, named by its position), E-REQ-004 (repeated), E-REQ-005 (連番
-    missing). A header cell's text is never echoed: it may be a resident's data."""
+    missing). A header cell's text is never echoed at the terminal: it may be a resident's data.
+    `own_table` (the clerk's own PC, `request check`/`zip`): an unknown column is named by its
+    text too, unless it looks like a resident's number (untrusted.py)."""
     names = ["" if c is None else str(c).replace("\ufeff", "").strip() for c in cells]
     while names and names[-1] == "":
         names.pop()
@@ -150,12 +152,10 @@ def check_header(cells: Iterable[object]) -> list[str]:
     for position, name in enumerate(names, 1):
         if name not in COLUMNS:
             # by position, not by text: a header cell may hold a resident's data by mistake; a known
-            # column it resembles may be named (「氏名カナ」→ 氏名かな). The clerk's own PC may show
-            # the text itself (department.check_table): it is their own table.
+            # column it resembles may be named (「氏名カナ」→ 氏名かな)
             near = _resembles(name)
-            err = BulkError("E-REQ-003", column=f"{position}列目" + (f"（「{near[0]}」の誤りでは？）" if near else ""))
-            err.header = (position, name, near[0] if near else None)
-            raise err
+            shown = f"「{name}」" if own_table and untrusted.problem(name, "見出し") is None else ""
+            raise BulkError("E-REQ-003", column=f"{position}列目{shown}" + (f"（「{near[0]}」の誤りでは？）" if near else ""))
         if name in seen:
             raise BulkError("E-REQ-004", column=name)
         seen.add(name)
@@ -198,9 +198,11 @@ def _csv_rows(data: bytes, encoding: str, limits: Limits = DEFAULT_LIMITS) -> It
 
 
 # --- rows -------------------------------------------------------------------------------
-def iter_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ConditionStream:
+def iter_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS,
+                    own_table: bool = False) -> ConditionStream:
     """Open a 検索条件 table (.csv or .xlsx, by the name's extension) and validate its header at
-    once; the rows follow lazily (see ConditionStream). File-level refusals are BulkError."""
+    once; the rows follow lazily (see ConditionStream). File-level refusals are BulkError.
+    `own_table`: read on the clerk's own PC (check_header)."""
     low = table_name.lower()
     if low.endswith(".xlsx"):
         encoding, rows = "xlsx", xlsx_rows(data, limits)
@@ -212,7 +214,7 @@ def iter_conditions(table_name: str, data: bytes, *, limits: Limits = DEFAULT_LI
     first = next(rows, None)
     if first is None:
         raise BulkError("E-REQ-002")
-    header = check_header(first[1])
+    header = check_header(first[1], own_table=own_table)
     return ConditionStream(header, encoding, _nonempty(parse_rows(header, rows, limits, plain=encoding != "xlsx")))
 
 

@@ -46,10 +46,7 @@ def check_table(table_path_name: str, table_bytes: bytes, limits: Limits = DEFAU
     """The terminal's checks of a 検索条件 table (conditions.iter_conditions, by the name's
     extension), without a store. A table the terminal would refuse whole raises the same
     BulkError (E-REQ-…); rows that would be 90 come back in `errors`."""
-    try:
-        stream = iter_conditions(_base_name(table_path_name), table_bytes, limits=limits)
-    except BulkError as err:
-        raise _named_header(err) from None
+    stream = iter_conditions(_base_name(table_path_name), table_bytes, limits=limits, own_table=True)
     rows, errors = 0, []
     for item in stream.items:
         rows += 1
@@ -65,19 +62,6 @@ def check_outgoing(file_name: str, request_no: str | None = None) -> None:
     untrusted.check(file_name, "ファイル名")
     if request_no is not None:
         untrusted.check(request_no, "依頼番号")
-
-
-def _named_header(err: BulkError) -> BulkError:
-    """On the clerk's own PC an unknown column is named by its text too (bounded, and not when it
-    looks like a resident's number): the same code as at the terminal, which names its position."""
-    header = getattr(err, "header", None)
-    if err.code != "E-REQ-003" or header is None:
-        return err
-    position, text, near = header
-    if untrusted.problem(text, "見出し") is not None:
-        return err
-    hint = f"（「{near}」の誤りでは？）" if near else ""
-    return BulkError("E-REQ-003", column=f"{position}列目「{text}」{hint}")
 
 
 def shown_renban(renban: str | None) -> str | None:
