@@ -50,7 +50,8 @@ def department_add(
     operator: Operator = None, passphrase_file: PassFile = None, home: Home = None,
 ):
     """照会元を登録する（管理者）。"""
-    _department(True, code, name, purpose, fields, kojin_bango, kojin_purpose, public_key, operator,
+    # add has no --no-kojin-bango: a flag not given is "not said", not a withdrawal
+    _department(True, code, name, purpose, fields, kojin_bango or None, kojin_purpose, public_key, operator,
                 passphrase_file, home, table)
 
 

@@ -59,8 +59,7 @@ def put_department(writer: LedgerWriter, registry: Registry, code: str, *, name:
         pub_text = public_key.decode("utf-8")
     elif pub_text:
         fingerprint = keys.read_public(pub_text.encode("utf-8")).fingerprint
-    # `department add` has no --no-kojin-bango: its False is "not given"
-    every, only = kojin_permission(old, None if new and kojin_bango is False else kojin_bango, kojin_purposes)
+    every, only = kojin_permission(old, kojin_bango, kojin_purposes)
     dep = Department(
         code=code,
         name=name if name is not None else (old.name if old else code),
