@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from damage import byte_edits, mutate
 from bulktool.ledger import ENTRY_FIELDS, HASHED_FIELDS, Ledger, entry_hash, sign_entry, verify_chain
 from bulktool.ledger.chain import GENESIS_PREV
 from bulktool.ledger.storage import EXPORT_COLUMNS, export_row, verify_export
@@ -255,31 +256,6 @@ def write_csv(rows: list[list[str]]) -> bytes:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-byte_edits = st.lists(st.tuples(st.sampled_from(["flip", "set", "delete", "insert", "truncate", "append", "dup"]),
-                                st.integers(min_value=0), st.binary(min_size=1, max_size=40)), min_size=1, max_size=3)
-
-
-def mutate(data: bytes, ops) -> bytes:
-    out = bytearray(data)
-    for kind, where, value in ops:
-        pos = where % (len(out) + 1)
-        if kind == "flip" and pos < len(out):
-            out[pos] ^= value[0] or 1
-        elif kind == "set":
-            out[pos:pos + len(value)] = value
-        elif kind == "delete":
-            del out[pos:pos + len(value)]
-        elif kind == "insert":
-            out[pos:pos] = value
-        elif kind == "truncate":
-            del out[pos:]
-        elif kind == "append":
-            out += value
-        elif kind == "dup":
-            out[pos:pos] = out[pos:pos + 16 * len(value)]
-    return bytes(out)
 
 
 @st.composite

@@ -21,11 +21,11 @@ Regressions found by these properties are the plain tests at the end.
 from __future__ import annotations
 
 import csv
-import re
 import inspect
 import io
 import json
 import lzma
+import re
 import sys
 import warnings
 import zipfile
@@ -39,6 +39,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from damage import byte_edits, mutate
 from bulktool import conditions, keys, normalize, untrusted, xlsxread
 from bulktool.checkdigit import with_check_digit
 from bulktool.conditions import COLUMNS, iter_conditions
@@ -323,35 +324,9 @@ def test_xlsx_with_random_sheet_xml_and_shared_strings_is_read_or_refused(sheet,
     check_private(items, err, [])
 
 
-# byte-level damage: a list of (kind, position, value) applied in turn
-mutations = st.lists(st.tuples(st.sampled_from(["flip", "set", "delete", "insert", "truncate", "append", "dup"]),
-                               st.integers(min_value=0), st.binary(min_size=1, max_size=40)), min_size=1, max_size=3)
-
-
-def mutate(data: bytes, ops) -> bytes:
-    out = bytearray(data)
-    for kind, where, value in ops:
-        pos = where % (len(out) + 1)
-        if kind == "flip" and pos < len(out):
-            out[pos] ^= value[0] or 1
-        elif kind == "set":
-            out[pos:pos + len(value)] = value
-        elif kind == "delete":
-            del out[pos:pos + len(value)]
-        elif kind == "insert":
-            out[pos:pos] = value
-        elif kind == "truncate":
-            del out[pos:]
-        elif kind == "append":
-            out += value
-        elif kind == "dup":  # a stretch of the file repeated in place (a spliced copy)
-            out[pos:pos] = out[pos:pos + 16 * len(value)]
-    return bytes(out)
-
-
 @fuzz(120)
 @given(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]),
-       st.sampled_from(sorted(BASE_PARTS)), mutations)
+       st.sampled_from(sorted(BASE_PARTS)), byte_edits)
 def test_a_damaged_xlsx_is_read_or_refused(method, part, ops):
     """Any compression method, bytes damaged in the zip or in one part before zipping."""
     parts = dict(BASE_PARTS)
@@ -401,7 +376,7 @@ def test_any_bytes_as_a_container_are_refused(data, name):
 
 
 @fuzz(150)
-@given(st.sampled_from(["zip", "bte"]), mutations)
+@given(st.sampled_from(["zip", "bte"]), byte_edits)
 def test_a_damaged_container_is_refused_or_read_as_the_original(kind, ops):
     """Flipped, cut, extended, spliced: refused, or exactly what was sealed (never other data)."""
     name, real = ("依頼.zip", REAL_ZIP) if kind == "zip" else ("依頼.bte", REAL_BTE)
