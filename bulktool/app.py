@@ -134,12 +134,17 @@ def housekeeping(c: Command) -> None:
         # under the same lock: no exchange is between writing a copy and recording its key
         erase_expired(c.copies, c.writer, retention_days=c.ws.retention().reissue_days)
         if c.operator.role in PURGES_PROVISIONS:
-            # as the store's owner role (the exchange role may only add provision records)
-            store = open_store(c.ws.home, c.ws.store_url(load=True))
-            try:
-                purge_provisions(c.writer, store, c.ws.retention())
-            finally:
-                store.close()
+            # as the store's owner role (the exchange role may only add provision records); the
+            # command's own connection when it is that role already (SQLite, a loading command)
+            owner = c.ws.store_url(load=True)
+            if owner == c.ws.store_url(load=c.name in LOADING_COMMANDS):
+                purge_provisions(c.writer, c.store, c.ws.retention())
+            else:
+                store = open_store(c.ws.home, owner)
+                try:
+                    purge_provisions(c.writer, store, c.ws.retention())
+                finally:
+                    store.close()
 
 
 @contextmanager

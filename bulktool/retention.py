@@ -4,6 +4,7 @@ operation log 7 years, cities 5; a kept re-issue copy lives 30 days unless recei
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import date
 
 # config.json key → (attribute, default, what it keeps)
 SETTINGS = {
@@ -11,6 +12,15 @@ SETTINGS = {
     "provision_retention_years": ("provision_years", 7, "提供状況記録（年）"),
     "reissue_retention_days": ("reissue_days", 30, "再発行用保管コピー（日）"),
 }
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier (29 February → 28 February): where a period of
+    `years` that ends on `day` begins."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 @dataclass(frozen=True)

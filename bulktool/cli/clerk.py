@@ -131,24 +131,22 @@ def _open(file: Path, password_file, key, passphrase_file, terminal_key, secret=
     data = read_input(str(file), BIG_FILE)
     terminal = keys.read_public(read_input(terminal_key)) if terminal_key else None
     secret = secret or _key_passphrase(passphrase_file)
-    kp = None
-    password = None
     if key is not None:
         kp = keys.open_private(read_input(str(key)), secret())
-    elif file.suffix.lower() == ".zip" or password_file is not None:
+        return open_result(data, file.name, password=None, keys=kp, terminal=terminal), terminal, data
+    if file.suffix.lower() == ".zip" or password_file is not None:
         # typed at the prompt, a mistyped password may be typed again (3 tries, as at the terminal)
-        for attempt in range(1, 1 + (1 if password_file is not None else PASSWORD_TRIES)):
+        tries = 1 if password_file is not None else PASSWORD_TRIES
+        for attempt in range(1, tries + 1):
             password = read_secret(password_file, "照会結果パスワード", option="--password-file").decode("utf-8")
             try:
                 return open_result(data, file.name, password=password, keys=None, terminal=terminal), terminal, data
             except BulkError as err:
-                if getattr(err, "cause", None) != "E-CON-004" or attempt == PASSWORD_TRIES or password_file is not None:
+                if getattr(err, "cause", None) != "E-CON-004" or attempt == tries:
                     raise
                 err_console.print(f"パスワードが違います（{attempt}/{PASSWORD_TRIES} 回目）。受渡票の手書きのパスワードを"
-                              "もう一度入力してください。", style="yellow")
-    else:
-        raise BulkError("E-USE-001", option="--key", value="（封緘ファイルには --key が必要です）")
-    return open_result(data, file.name, password=password, keys=kp, terminal=terminal), terminal, data
+                                  "もう一度入力してください。", style="yellow")
+    raise BulkError("E-USE-001", option="--key", value="（封緘ファイルには --key が必要です）")
 
 
 def _report(opened, terminal) -> None:

@@ -14,8 +14,8 @@ from bulktool.ledger import Ledger, VerifyReport, verify_chain
 from bulktool.ledger.storage import verify_export
 from bulktool.messages import BulkError
 from bulktool.normalize import digits
-from bulktool.oplog import OperationLog, anchor_note, years_before
-from bulktool.retention import Retention
+from bulktool.oplog import OperationLog, anchor_note
+from bulktool.retention import Retention, years_before
 from bulktool.store.backend import StoreBackend
 from bulktool.workspace import Workspace
 from bulktool.writer import LedgerWriter
